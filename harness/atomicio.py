@@ -1,0 +1,106 @@
+"""Atomic file writes and an exclusive run lock.
+
+A reader (or a resumed run) must see either the old file or the new one, never
+half of one: every writer goes through a temporary file in the same folder,
+fsync, then os.replace.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import io
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+
+def _write_via_temp(path: Path, write: Callable[[io.BufferedWriter], None]) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            write(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def write_bytes(path: Path, data: bytes) -> None:
+    _write_via_temp(path, lambda handle: handle.write(data))
+
+
+def write_text(path: Path, text: str) -> None:
+    write_bytes(path, text.encode("utf-8"))
+
+
+def write_json(path: Path, obj: Any) -> None:
+    write_text(path, json.dumps(obj, indent=2, sort_keys=True) + "\n")
+
+
+def write_npz(path: Path, **arrays: Any) -> None:
+    import numpy as np
+
+    _write_via_temp(path, lambda handle: np.savez(handle, **arrays))
+
+
+def write_npy(path: Path, array: Any) -> None:
+    import numpy as np
+
+    _write_via_temp(path, lambda handle: np.save(handle, array, allow_pickle=False))
+
+
+def write_with(path: Path, writer: Callable[[Path], None]) -> None:
+    """Atomically produce `path` with a writer that insists on a file name
+    (Keras's model.save, PIL with a format guessed from the suffix)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp_dir = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    try:
+        tmp = tmp_dir / path.name
+        writer(tmp)
+        with open(tmp, "rb") as handle:
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(OSError):
+            for leftover in tmp_dir.iterdir():
+                leftover.unlink()
+            tmp_dir.rmdir()
+
+
+class LockHeld(Exception):
+    """Another process holds the lock; carries that process's pid if known."""
+
+
+@contextlib.contextmanager
+def exclusive_lock(path: Path) -> Iterator[None]:
+    """Hold an flock on `path` for the duration of the block.
+
+    The kernel drops the lock when the holder dies (even by SIGKILL), so a
+    crashed run never leaves a stale lock behind.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = open(path, "a+")
+    try:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip()
+            raise LockHeld(holder or "unknown") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        yield
+    finally:
+        handle.close()

@@ -1,0 +1,196 @@
+"""The `harness` command line.
+
+Every command's defaults come from the same functions the Python API uses
+(harness.runner.resolve, harness.profiles, harness.paths); nothing here
+decides anything a user of the API would not get too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+
+from harness.errors import HarnessError
+
+log = logging.getLogger("harness")
+
+
+def _data_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data", metavar="PATH",
+                   help="EuroSAT zip or folder (default: $HARNESS_EUROSAT, then the archive fetched into the cache)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from harness import profiles
+
+    parser = argparse.ArgumentParser(prog="harness", description="Benchmark conditional GANs on EuroSAT RGB.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    data = sub.add_parser("data", help="fetch, verify and inspect the EuroSAT archive")
+    data_sub = data.add_subparsers(dest="data_command", required=True, metavar="ACTION")
+    fetch = data_sub.add_parser("fetch", help="download an official archive and verify its checksum")
+    fetch.add_argument("--source", default="official", help="official (EuroSAT.zip) or zenodo (EuroSAT_RGB.zip)")
+    fetch.add_argument("--dest", metavar="DIR", help="folder to store it in (default: the harness cache)")
+    verify = data_sub.add_parser("verify", help="check class folders, counts and that every image is 64x64 RGB")
+    _data_arg(verify)
+    info = data_sub.add_parser("info", help="print the archive's content digest and split sizes")
+    _data_arg(info)
+
+    variants = sub.add_parser("variants", help="list registered variants")
+    variants.add_argument("pattern", nargs="?", default="*", help="wildcard(s), e.g. '*bn*' or 'paper_*,*norm*'")
+
+    sub.add_parser("profiles", help="list the training profiles and what each scales")
+
+    cfg = sub.add_parser("config", help="print the resolved configuration of a variant under a profile")
+    _config_args(cfg)
+
+    run = sub.add_parser("run", help="train one variant (resumable) into results/<run-id>/")
+    _config_args(run)
+    _data_arg(run)
+    run.add_argument("--out", metavar="DIR", help="results folder (default: $HARNESS_RESULTS or ./results)")
+    run.add_argument("--run-id", help="run folder name (default: <variant>-<profile>-s<seed>)")
+    run.add_argument("--resume", action="store_true", help="continue the run from its last checkpoint")
+    run.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    gen = sub.add_parser("generate", help="write labelled generated images from a run")
+    gen.add_argument("run_dir", metavar="RUN_DIR")
+    gen.add_argument("--class", dest="cls", default="all", help="a class name, comma-separated names, or all")
+    gen.add_argument("--n", type=int, default=100, help="images per class (default 100)")
+    gen.add_argument("--out", required=True, metavar="DIR")
+    gen.add_argument("--format", default="png", help="png (one folder per class) or npz (images, labels)")
+    gen.add_argument("--epoch", type=int, help="a kept generator epoch (default: the latest checkpoint)")
+    gen.add_argument("--seed", type=int, default=0, help="latent seed (default 0)")
+    parser.epilog = "profiles: " + "; ".join(f"{p.name}: {p.description}" for p in profiles.PROFILES.values())
+    return parser
+
+
+def _config_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--variant", required=True)
+    p.add_argument("--profile", default="cpu", help="smoke, cpu or paper (default: cpu)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--epochs", type=int, help="override the profile's epochs")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a configuration key, e.g. --set train.lr_g=1e-4 (repeatable)")
+
+
+def _resolve(args):
+    from harness import config, runner
+
+    return runner.resolve(args.variant, profile=args.profile, seed=args.seed, epochs=args.epochs,
+                          overrides=config.parse_assignments(args.set))
+
+
+# Commands ---------------------------------------------------------------
+
+
+def cmd_data(args) -> int:
+    from harness import dataset, eurosat
+
+    if args.data_command == "fetch":
+        from harness.fetch import fetch
+
+        path = fetch(args.source, dest_dir=Path(args.dest) if args.dest else None, progress=sys.stderr.isatty())
+        print(f"fetched and verified: {path}")
+        return 0
+    source = dataset.resolve_source(args.data)
+    if args.data_command == "verify":
+        with eurosat.open_archive(source) as archive:
+            problems = eurosat.verify(archive)
+            count = len(archive.members)
+        if problems:
+            for problem in problems:
+                print(f"{source}: {problem}", file=sys.stderr)
+            print(f"{source}: {len(problems)} problem(s) in {count} images", file=sys.stderr)
+            return 1
+        print(f"{source}: OK, {count} images in {eurosat.NUM_CLASSES} classes, all 64x64 RGB")
+        return 0
+    ds = dataset.load(source)
+    print(f"source   {ds.source}\ndigest   {ds.digest}\nimages   {len(ds)}")
+    for split in ("train", "val", "test"):
+        print(f"{split:<8} {len(dataset.split_indices(ds.labels, split, seed=0))} (split seed 0)")
+    return 0
+
+
+def cmd_variants(args) -> int:
+    from tabulate import tabulate
+
+    from harness import registry
+
+    names = registry.list_variants(args.pattern)
+    if not names:
+        raise HarnessError(f"no variant matches {args.pattern!r}; `harness variants` lists them all")
+    rows = [(n, registry.description(n), registry.summary(registry.build_config(n))) for n in names]
+    print(tabulate(rows, headers=["variant", "description", "key settings (paper scale)"]))
+    return 0
+
+
+def cmd_profiles(args) -> int:
+    from tabulate import tabulate
+
+    from harness import profiles
+
+    rows = [(p.name, p.description, ", ".join(f"{k}={v}" for k, v in p.overrides.items()))
+            for p in profiles.PROFILES.values()]
+    print(tabulate(rows, headers=["profile", "what it is", "overrides"]))
+    return 0
+
+
+def cmd_config(args) -> int:
+    from harness import config
+
+    for key, value in config.flatten(_resolve(args)).items():
+        print(f"{key} = {value}")
+    return 0
+
+
+def cmd_run(args) -> int:
+    from harness import runner
+
+    cfg = _resolve(args)
+    progress = not args.no_progress and sys.stderr.isatty()
+    rd = runner.run(cfg, data=args.data, out=args.out, run_id=args.run_id, resume=args.resume, progress=progress)
+    print(f"{rd.path}: {rd.status()}")
+    return 0
+
+
+def cmd_generate(args) -> int:
+    from harness import eurosat
+    from harness.generate import generate
+
+    classes = list(eurosat.CLASSES) if args.cls == "all" else [c.strip() for c in args.cls.split(",")]
+    written = generate(args.run_dir, classes=classes, n=args.n, out=args.out, fmt=args.format,
+                       epoch=args.epoch, seed=args.seed)
+    where = written[0] if args.format == "npz" else Path(args.out)
+    print(f"wrote {args.n} images x {len(classes)} classes to {where}")
+    return 0
+
+
+COMMANDS = {"data": cmd_data, "variants": cmd_variants, "profiles": cmd_profiles, "config": cmd_config,
+            "run": cmd_run, "generate": cmd_generate}
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TF's C++ start-up chatter hides our own messages
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except HarnessError as exc:
+        print(f"harness: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("harness: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug, not bad input: one line here, the traceback with HARNESS_DEBUG=1
+        if os.environ.get("HARNESS_DEBUG"):
+            raise
+        print(f"harness: internal error: {type(exc).__name__}: {exc} (rerun with HARNESS_DEBUG=1 for a traceback)",
+              file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

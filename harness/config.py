@@ -1,0 +1,252 @@
+"""The resolved configuration of a run: one typed object, validated in one place.
+
+A run's configuration is built in three layers, each a set of dotted keys:
+the variant's factory (what is trained), the profile (at what scale), then the
+user's `--set key=value` and flags. `validate` is the only place that decides
+whether a configuration is possible; everything downstream trusts it.
+
+Unknown keys fail loudly and suggest close matches (StudioGAN does the same):
+a typo in an override must never silently train the default.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import difflib
+from dataclasses import dataclass, field
+from typing import Any
+
+from harness.errors import ConfigError
+
+NORMS = ("batch", "none")
+LABEL_MODES = ("onehot", "embedding")
+LOSSES = ("bce",)
+SPLITS = ("train", "all")
+
+
+@dataclass
+class GeneratorConfig:
+    """Noise + label -> Dense -> 4x4 map -> stride-2 Conv2DTranspose stack -> Conv2D tanh."""
+
+    noise_dim: int = 128
+    # filters[0] is the depth of the 4x4 map the Dense layer makes; each later
+    # entry is one stride-2 Conv2DTranspose (4 -> 8 -> 16 -> 32 -> 64).
+    filters: tuple[int, ...] = (512, 256, 128, 64, 32)
+    kernel_size: int = 5
+    norm: str = "batch"
+    label: str = "onehot"
+    embed_dim: int = 50
+
+
+@dataclass
+class DiscriminatorConfig:
+    """Image + label map -> stride-2 Conv2D stack (64 -> 32 -> 16 -> 8 -> 4) -> one logit."""
+
+    filters: tuple[int, ...] = (64, 128, 256, 512)
+    kernel_size: int = 5
+    norm: str = "batch"
+    label: str = "onehot"
+    embed_dim: int = 50
+    leaky_slope: float = 0.2
+
+
+@dataclass
+class ModelConfig:
+    g: GeneratorConfig = field(default_factory=GeneratorConfig)
+    d: DiscriminatorConfig = field(default_factory=DiscriminatorConfig)
+    # Multiplies every layer's filter count (rounded); the cpu and smoke
+    # profiles use it to scale the paper's networks down honestly.
+    width: float = 1.0
+
+
+@dataclass
+class TrainConfig:
+    batch_size: int = 128
+    epochs: int = 300
+    lr_g: float = 2e-4
+    lr_d: float = 2e-4
+    beta_1: float = 0.5
+    beta_2: float = 0.999
+    loss: str = "bce"
+
+
+@dataclass
+class DataConfig:
+    split: str = "all"  # the paper trained on every image
+    split_seed: int = 0  # fixed apart from the run seed: all runs share one split
+    fraction: float = 1.0  # stratified share of the split's images used
+    per_class: int = 0  # if > 0, exactly this many images per class instead
+
+
+@dataclass
+class LogConfig:
+    sample_every: int = 1  # epochs between sample grids
+    grid_columns: int = 8  # fixed latents per class in a grid
+    keep_every: int = 0  # also keep the generator of every k-th epoch (0: final only)
+    tensorboard: bool = True
+
+
+@dataclass
+class RunConfig:
+    variant: str = "paper_dcgan"
+    description: str = ""
+    profile: str = "paper"
+    seed: int = 0
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    log: LogConfig = field(default_factory=LogConfig)
+
+    def copy(self) -> "RunConfig":
+        return copy.deepcopy(self)
+
+
+# ---------------------------------------------------------------------------
+# Dotted keys
+
+
+def flatten(obj: Any, prefix: str = "") -> dict[str, Any]:
+    """{"model.g.kernel_size": 5, ...}: the form results rows and diffs use."""
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(obj):
+        value = getattr(obj, f.name)
+        key = f"{prefix}{f.name}"
+        if dataclasses.is_dataclass(value):
+            out.update(flatten(value, key + "."))
+        else:
+            out[key] = list(value) if isinstance(value, tuple) else value
+    return out
+
+
+def from_flat(flat: dict[str, Any]) -> RunConfig:
+    """Rebuild a RunConfig from `flatten` output (e.g. a run's config.json)."""
+    cfg = RunConfig()
+    apply(cfg, flat)
+    return cfg
+
+
+def keys() -> list[str]:
+    return list(flatten(RunConfig()))
+
+
+def apply(cfg: RunConfig, overrides: dict[str, Any]) -> RunConfig:
+    """Set dotted keys in place, coercing each value to the field's type."""
+    known = flatten(cfg)
+    for key, raw in overrides.items():
+        if key not in known:
+            close = difflib.get_close_matches(key, known, n=3, cutoff=0.6)
+            hint = f"; did you mean {', '.join(close)}?" if close else "; `harness config` lists them"
+            raise ConfigError(f"unknown configuration key {key!r}{hint}")
+        *path, leaf = key.split(".")
+        target = cfg
+        for part in path:
+            target = getattr(target, part)
+        setattr(target, leaf, _coerce(key, raw, known[key]))
+    return cfg
+
+
+def parse_assignments(items: list[str]) -> dict[str, Any]:
+    """["train.lr_g=1e-4", ...] -> {"train.lr_g": "1e-4"} (typed later by apply)."""
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--set {item!r}: expected KEY=VALUE, e.g. train.lr_g=1e-4")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def _coerce(key: str, raw: Any, current: Any) -> Any:
+    kind = type(current)
+    try:
+        if isinstance(current, bool):
+            if isinstance(raw, bool):
+                return raw
+            text = str(raw).lower()
+            if text in ("1", "true", "yes", "on"):
+                return True
+            if text in ("0", "false", "no", "off"):
+                return False
+            raise ValueError
+        if isinstance(current, list):
+            items = raw if isinstance(raw, (list, tuple)) else [p for p in str(raw).split(",") if p.strip()]
+            return tuple(int(p) for p in items)
+        if kind is int:
+            if isinstance(raw, float) and not raw.is_integer():
+                raise ValueError
+            value = float(raw) if isinstance(raw, str) and any(c in raw for c in ".eE") else raw
+            if isinstance(value, float) and not value.is_integer():
+                raise ValueError
+            return int(value)
+        if kind is float:
+            return float(raw)
+        return str(raw)
+    except (TypeError, ValueError):
+        want = "a comma-separated list of integers" if isinstance(current, list) else kind.__name__
+        raise ConfigError(f"{key}={raw!r}: expected {want}") from None
+
+
+# ---------------------------------------------------------------------------
+# Validation: every rule about what is possible lives here.
+
+
+def scaled(filters: tuple[int, ...], width: float) -> tuple[int, ...]:
+    """Filter counts after the width multiplier (validated to be >= 1)."""
+    return tuple(int(round(f * width)) for f in filters)
+
+
+def validate(cfg: RunConfig) -> RunConfig:
+    m, t, d, log = cfg.model, cfg.train, cfg.data, cfg.log
+    _check(cfg.seed >= 0, "seed", cfg.seed, "must be >= 0")
+    _check(m.width > 0, "model.width", m.width, "must be > 0")
+    for name, net in (("g", m.g), ("d", m.d)):
+        _check(net.kernel_size >= 1, f"model.{name}.kernel_size", net.kernel_size, "must be >= 1")
+        _check(net.norm in NORMS, f"model.{name}.norm", net.norm, f"must be one of {', '.join(NORMS)}")
+        _check(net.label in LABEL_MODES, f"model.{name}.label", net.label,
+               f"must be one of {', '.join(LABEL_MODES)}")
+        _check(net.embed_dim >= 1, f"model.{name}.embed_dim", net.embed_dim, "must be >= 1")
+        _check(all(f >= 1 for f in net.filters), f"model.{name}.filters", list(net.filters),
+               "must all be >= 1")
+        empty = [f for f, s in zip(net.filters, scaled(net.filters, m.width)) if s < 1]
+        _check(not empty, "model.width", m.width,
+               f"makes a layer of model.{name} empty ({empty[0] if empty else 0} filters x {m.width} rounds to 0)")
+    _check(len(m.g.filters) == 5, "model.g.filters", list(m.g.filters),
+           "needs 5 entries: the 4x4 map, then four stride-2 layers up to 64x64")
+    _check(len(m.d.filters) == 4, "model.d.filters", list(m.d.filters),
+           "needs 4 entries: four stride-2 layers from 64x64 down to 4x4")
+    _check(m.g.noise_dim >= 1, "model.g.noise_dim", m.g.noise_dim, "must be >= 1")
+    _check(0 <= m.d.leaky_slope < 1, "model.d.leaky_slope", m.d.leaky_slope, "must be in [0, 1)")
+    _check(t.batch_size >= 1, "train.batch_size", t.batch_size, "must be >= 1")
+    _check(t.epochs >= 1, "train.epochs", t.epochs, "must be >= 1")
+    for key in ("lr_g", "lr_d"):
+        _check(getattr(t, key) > 0, f"train.{key}", getattr(t, key), "must be > 0")
+    for key in ("beta_1", "beta_2"):
+        _check(0 <= getattr(t, key) < 1, f"train.{key}", getattr(t, key), "must be in [0, 1)")
+    _check(t.loss in LOSSES, "train.loss", t.loss, f"must be one of {', '.join(LOSSES)}")
+    _check(d.split in SPLITS, "data.split", d.split, f"must be one of {', '.join(SPLITS)}")
+    _check(0 < d.fraction <= 1, "data.fraction", d.fraction, "must be in (0, 1]")
+    _check(d.per_class >= 0, "data.per_class", d.per_class, "must be >= 0")
+    _check(not (d.per_class and d.fraction != 1.0), "data.per_class", d.per_class,
+           "cannot be combined with data.fraction < 1; set one of them")
+    _check(log.sample_every >= 1, "log.sample_every", log.sample_every, "must be >= 1")
+    _check(log.grid_columns >= 1, "log.grid_columns", log.grid_columns, "must be >= 1")
+    _check(log.keep_every >= 0, "log.keep_every", log.keep_every, "must be >= 0")
+    return cfg
+
+
+def _check(ok: bool, key: str, value: Any, why: str) -> None:
+    if not ok:
+        raise ConfigError(f"{key}={value!r} {why}")
+
+
+def diff(old: dict[str, Any], new: dict[str, Any], *, ignore: tuple[str, ...] = ()) -> list[str]:
+    """Human-readable differences between two flattened configurations."""
+    lines = []
+    for key in sorted(set(old) | set(new)):
+        if key in ignore:
+            continue
+        a, b = old.get(key, "<absent>"), new.get(key, "<absent>")
+        if a != b:
+            lines.append(f"{key}: {a!r} -> {b!r}")
+    return lines

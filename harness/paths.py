@@ -1,0 +1,31 @@
+"""Where things live: the user cache, the results folder, the data archive.
+
+Environment variables (each overrides the default beside it):
+- HARNESS_CACHE    cache folder            (default: $XDG_CACHE_HOME/harness or ~/.cache/harness)
+- HARNESS_EUROSAT  EuroSAT archive/folder  (default: the archive `harness data fetch` stored in the cache)
+- HARNESS_RESULTS  results folder          (default: ./results)
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+ENV_CACHE = "HARNESS_CACHE"
+ENV_DATA = "HARNESS_EUROSAT"
+ENV_RESULTS = "HARNESS_RESULTS"
+
+
+def cache_dir() -> Path:
+    if os.environ.get(ENV_CACHE):
+        return Path(os.environ[ENV_CACHE]).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base).expanduser() / "harness"
+
+
+def data_cache_dir() -> Path:
+    return cache_dir() / "data"
+
+
+def results_dir() -> Path:
+    return Path(os.environ.get(ENV_RESULTS) or "results")

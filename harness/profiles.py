@@ -1,0 +1,53 @@
+"""Named scales at which a variant is trained.
+
+A profile changes only how much is trained (width, data, epochs, batch,
+logging cadence), never what is trained, so every variant under one profile is
+comparable. Each profile says in its description what it scales.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from harness.config import RunConfig, apply
+from harness.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    description: str
+    overrides: dict
+
+
+PROFILES: dict[str, Profile] = {
+    p.name: p
+    for p in (
+        Profile(
+            "smoke",
+            "seconds: width 1/8, 8 train images per class, 2 epochs, batch 16; checks plumbing, not quality",
+            {"model.width": 0.125, "data.split": "train", "data.per_class": 8, "train.epochs": 2,
+             "train.batch_size": 16, "log.grid_columns": 4},
+        ),
+        Profile(
+            "cpu",
+            "about 12 minutes on 2 CPU cores: width 1/4, 25% of the train split (5,400 images), "
+            "10 epochs, batch 64",
+            {"model.width": 0.25, "data.split": "train", "data.fraction": 0.25, "train.epochs": 10,
+             "train.batch_size": 64},
+        ),
+        Profile(
+            "paper",
+            "the paper's protocol: full width, all 27,000 images, 300 epochs, batch 128 (meant for a GPU)",
+            {"model.width": 1.0, "data.split": "all", "train.epochs": 300, "train.batch_size": 128,
+             "log.keep_every": 25},
+        ),
+    )
+}
+
+
+def apply_profile(cfg: RunConfig, name: str) -> RunConfig:
+    if name not in PROFILES:
+        raise ConfigError(f"unknown profile {name!r}; choose one of {', '.join(PROFILES)}")
+    cfg.profile = name
+    return apply(cfg, PROFILES[name].overrides)

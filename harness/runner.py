@@ -1,0 +1,150 @@
+"""`harness run`: resolve a configuration, open its run folder, train, record.
+
+The run folder is the unit of work: it is locked while a process works on it,
+it refuses to be overwritten, and it can only be resumed with the
+configuration and data it was started with.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import platform
+import traceback
+from pathlib import Path
+
+import numpy as np
+
+from harness import __version__, config, dataset, profiles, registry
+from harness.config import RunConfig
+from harness.errors import HarnessError, RunDiverged, RunError
+from harness.rundir import RunDir, check_run_id
+
+log = logging.getLogger("harness")
+
+# Keys a resumed run may change: extending training is what resuming is for.
+RESUMABLE_CHANGES = ("train.epochs", "description")
+
+
+def resolve(variant: str, *, profile: str = "cpu", seed: int = 0, epochs: int | None = None,
+            overrides: dict | None = None) -> RunConfig:
+    """Variant factory -> profile -> user overrides -> validate."""
+    cfg = registry.build_config(variant)
+    profiles.apply_profile(cfg, profile)
+    extra = dict(overrides or {})
+    extra["seed"] = seed
+    if epochs is not None:
+        extra["train.epochs"] = epochs
+    config.apply(cfg, extra)
+    return config.validate(cfg)
+
+
+def default_run_id(cfg: RunConfig) -> str:
+    return f"{cfg.variant}-{cfg.profile}-s{cfg.seed}"
+
+
+def training_indices(ds: dataset.EuroSAT, cfg: RunConfig) -> np.ndarray:
+    d = cfg.data
+    split = "all" if d.split == "all" else "train"
+    idx = dataset.split_indices(ds.labels, split, seed=d.split_seed)
+    return dataset.subset(idx, ds.labels, fraction=d.fraction, per_class=d.per_class)
+
+
+def versions() -> dict[str, str]:
+    import keras
+    import pandas
+    import PIL
+    import tensorflow as tf
+
+    return {"harness": __version__, "python": platform.python_version(), "tensorflow": tf.__version__,
+            "keras": keras.__version__, "numpy": np.__version__, "pandas": pandas.__version__,
+            "pillow": PIL.__version__, "platform": platform.platform()}
+
+
+def devices() -> list[str]:
+    import tensorflow as tf
+
+    return [d.name for d in tf.config.list_logical_devices()]
+
+
+def run(cfg: RunConfig, *, data=None, out: Path | str | None = None, run_id: str | None = None,
+        resume: bool = False, progress: bool = False, on_step=None) -> RunDir:
+    """Train `cfg` into out/run_id (resuming it if asked). Returns the run folder."""
+    from harness import paths
+    from harness.trainer import Trainer, TrainData
+
+    run_id = check_run_id(run_id or default_run_id(cfg))
+    rd = RunDir(Path(out or paths.results_dir()) / run_id)
+    if rd.path.exists() and not rd.exists() and any(rd.path.iterdir()):
+        raise RunError(f"{rd.path}: exists and is not a run folder; choose another --run-id or --out")
+    ds = dataset.load(data)
+    idx = training_indices(ds, cfg)
+    record = {
+        "run_id": run_id,
+        "config": config.flatten(cfg),
+        "data": {"digest": ds.digest, "source": ds.source, "n_train": int(len(idx)),
+                 "per_class": np.bincount(ds.labels[idx], minlength=10).tolist()},
+        "versions": versions(),
+        "devices": devices(),
+    }
+    rd.path.mkdir(parents=True, exist_ok=True)
+    with rd.lock():
+        if rd.exists():
+            if not resume:
+                raise RunError(f"{rd.path}: run exists (status: {rd.status()}); pass --resume to continue it, "
+                               "or --run-id NAME for a new run")
+            _check_resumable(rd, record)
+            if rd.status() == "done" and rd.read_record()["config"]["train.epochs"] == cfg.train.epochs:
+                log.info("%s is already done", rd.path)
+                return rd
+            record["created"] = rd.read_record().get("created")
+            record["resumed"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        else:
+            record["created"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        rd.write_record(record)
+        rd.set_status("running")
+        handler = _file_log(rd)
+        try:
+            log.info("run %s: %s, profile %s, seed %d, %d training images, devices %s", run_id, cfg.variant,
+                     cfg.profile, cfg.seed, len(idx), ", ".join(record["devices"]))
+            trainer = Trainer(cfg, TrainData(ds.images[idx], ds.labels[idx]), rd, progress=progress,
+                              on_step=on_step)
+            trainer.fit()
+            rd.set_status("done")
+            log.info("run %s done: %s", run_id, rd.path)
+        except RunDiverged:
+            raise
+        except HarnessError as exc:
+            rd.set_status(f"failed: {exc}")
+            raise
+        except KeyboardInterrupt:
+            rd.set_status("failed: interrupted")
+            raise
+        except Exception as exc:
+            # The traceback goes to log.txt only; the console gets one line.
+            handler.stream.write(traceback.format_exc())
+            handler.flush()
+            rd.set_status(f"failed: {type(exc).__name__}: {exc}")
+            raise
+        finally:
+            logging.getLogger("harness").removeHandler(handler)
+            handler.close()
+    return rd
+
+
+def _check_resumable(rd: RunDir, record: dict) -> None:
+    old = rd.read_record()
+    changes = config.diff(old.get("config", {}), record["config"], ignore=RESUMABLE_CHANGES)
+    if old.get("data", {}).get("digest") != record["data"]["digest"]:
+        changes.append(f"data digest: {old.get('data', {}).get('digest')} -> {record['data']['digest']}")
+    if changes:
+        raise RunError(f"{rd.path}: cannot resume with a different configuration: " + "; ".join(changes))
+
+
+def _file_log(rd: RunDir) -> logging.Handler:
+    handler = logging.FileHandler(rd.log_path)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    logger = logging.getLogger("harness")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    return handler
