@@ -112,7 +112,7 @@ def _download(url: str, target: Path, download: Download, *, timeout: float, pro
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
     try:
         try:
-            with urllib.request.urlopen(url, timeout=timeout) as response, os.fdopen(fd, "wb") as out:
+            with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
                 total = int(response.headers.get("Content-Length") or 0) or download.size
                 bar = _bar(total, url, progress)
                 while block := response.read(1 << 20):

@@ -75,8 +75,6 @@ def run(cfg: RunConfig, *, data=None, out: Path | str | None = None, run_id: str
 
     run_id = check_run_id(run_id or default_run_id(cfg))
     rd = RunDir(Path(out or paths.results_dir()) / run_id)
-    if rd.path.exists() and not rd.exists() and any(rd.path.iterdir()):
-        raise RunError(f"{rd.path}: exists and is not a run folder; choose another --run-id or --out")
     ds = dataset.load(data)
     idx = training_indices(ds, cfg)
     record = {
@@ -87,6 +85,8 @@ def run(cfg: RunConfig, *, data=None, out: Path | str | None = None, run_id: str
         "versions": versions(),
         "devices": devices(),
     }
+    if rd.path.exists() and not rd.exists() and any(p.name != ".lock" for p in rd.path.iterdir()):
+        raise RunError(f"{rd.path}: exists and is not a run folder; choose another --run-id or --out")
     rd.path.mkdir(parents=True, exist_ok=True)
     with rd.lock():
         if rd.exists():

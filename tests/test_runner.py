@@ -1,0 +1,204 @@
+"""Training runs on real EuroSAT (smoke profile): records, determinism, resume, refusals."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from harness import checkpoint, losses, runner, trainer
+from harness.errors import RunDiverged, RunError
+from harness.rundir import RunDir
+
+pytestmark = [pytest.mark.slow, pytest.mark.eurosat]
+EPOCHS = 3
+
+
+def smoke(seed=0, **overrides):
+    return runner.resolve("paper_dcgan", profile="smoke", seed=seed, epochs=EPOCHS, overrides=overrides)
+
+
+def arrays(path: Path) -> dict[str, np.ndarray]:
+    with np.load(path) as data:
+        return {k: data[k] for k in data.files}
+
+
+def assert_same_state(a: RunDir, b: RunDir) -> None:
+    x, y = arrays(a.last_checkpoint), arrays(b.last_checkpoint)
+    assert x.keys() == y.keys()
+    for key in x:
+        np.testing.assert_array_equal(x[key], y[key], err_msg=key)
+    cols = ["epoch", "step", "d_loss", "g_loss", "d_acc_real", "d_acc_fake"]
+    pd.testing.assert_frame_equal(a.steps()[cols], b.steps()[cols])
+    m_a, m_b = a.metrics(), b.metrics()
+    keep = ~m_a["metric"].isin(["wall_time_s", "images_per_s"])
+    pd.testing.assert_frame_equal(m_a[keep].drop(columns="run").reset_index(drop=True),
+                                  m_b[~m_b["metric"].isin(["wall_time_s", "images_per_s"])]
+                                  .drop(columns="run").reset_index(drop=True))
+
+
+@pytest.fixture(scope="module")
+def reference(eurosat_path, tmp_path_factory):
+    out = tmp_path_factory.mktemp("reference")
+    return runner.run(smoke(), data=eurosat_path, out=out, run_id="ref")
+
+
+def test_run_folder_is_complete(reference):
+    rd = reference
+    assert rd.status() == "done"
+    record = json.loads(rd.config_path.read_text())
+    assert record["config"]["variant"] == "paper_dcgan" and record["config"]["train.epochs"] == EPOCHS
+    assert record["data"]["digest"] == "212d180ac5c78350aee9a28308dfe835ff62c2877f21befe4223ccc90d01b73f"
+    assert record["data"]["per_class"] == [8] * 10
+    assert {"tensorflow", "keras", "numpy", "python"} <= set(record["versions"])
+    steps = rd.steps()
+    assert len(steps) == EPOCHS * 5 and steps["step"].tolist() == list(range(1, 16))
+    metrics = rd.metrics()
+    assert set(metrics["metric"]) == {"g_loss", "d_loss", "d_acc_real", "d_acc_fake", "wall_time_s", "images_per_s"}
+    assert sorted(metrics["epoch"].unique()) == [1, 2, 3]
+    assert all((rd.sample_path(e)).is_file() for e in (1, 2, 3))
+    assert rd.generator_path.is_file() and rd.generator_snapshot(EPOCHS).is_file()
+    assert any(rd.tensorboard_dir.iterdir())
+    assert "epoch 3/3" in rd.log_path.read_text()
+
+
+def test_same_command_gives_identical_losses_and_weights(reference, eurosat_path, tmp_path):
+    again = runner.run(smoke(), data=eurosat_path, out=tmp_path, run_id="again")
+    assert_same_state(reference, again)
+
+
+def test_another_seed_differs(reference, eurosat_path, tmp_path):
+    other = runner.run(smoke(seed=1, **{"train.epochs": 1}), data=eurosat_path, out=tmp_path, run_id="s1")
+    assert other.steps()["d_loss"].iloc[0] != reference.steps()["d_loss"].iloc[0]
+
+
+def test_variants_share_data_order_and_eval_latents():
+    assert np.array_equal(trainer.epoch_order(3, 2, 100), trainer.epoch_order(3, 2, 100))
+    assert not np.array_equal(trainer.epoch_order(3, 2, 100), trainer.epoch_order(3, 3, 100))
+    noise, labels = trainer.eval_latents(3, 128, 4)
+    assert noise.shape == (40, 128) and labels.tolist() == sorted(labels.tolist())
+    assert np.array_equal(noise, trainer.eval_latents(3, 128, 4)[0])
+
+
+def test_crash_between_tables_and_checkpoint_resumes_exactly(reference, eurosat_path, tmp_path, monkeypatch):
+    """Tables of epoch 2 are written, its checkpoint is not: resume must redo epoch 2 exactly."""
+    real_save = checkpoint.save
+
+    def failing_save(path, groups, **counters):
+        if path.name == "last.npz" and counters.get("epoch") == 2:
+            raise KeyboardInterrupt("simulated crash")
+        return real_save(path, groups, **counters)
+
+    monkeypatch.setattr(checkpoint, "save", failing_save)
+    with pytest.raises(KeyboardInterrupt):
+        runner.run(smoke(), data=eurosat_path, out=tmp_path, run_id="crash")
+    rd = RunDir(tmp_path / "crash")
+    assert rd.status() == "failed: interrupted"
+    assert rd.steps()["epoch"].max() == 2  # written before the crash, to be truncated
+    monkeypatch.setattr(checkpoint, "save", real_save)
+    runner.run(smoke(), data=eurosat_path, out=tmp_path, run_id="crash", resume=True)
+    assert rd.status() == "done"
+    assert_same_state(reference, rd)
+
+
+def test_crash_mid_epoch_resumes_exactly(reference, eurosat_path, tmp_path):
+    def crash(epoch, step):
+        if (epoch, step) == (3, 12):
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        runner.run(smoke(), data=eurosat_path, out=tmp_path, run_id="mid", on_step=crash)
+    rd = runner.run(smoke(), data=eurosat_path, out=tmp_path, run_id="mid", resume=True)
+    assert_same_state(reference, rd)
+
+
+def _harness(*args, env=None):
+    return [sys.executable, "-m", "harness", *args]
+
+
+def test_sigkill_then_resume_matches_uninterrupted(reference, eurosat_path, tmp_path):
+    env = {**os.environ, "HARNESS_EUROSAT": str(eurosat_path)}
+    cmd = _harness("run", "--variant", "paper_dcgan", "--profile", "smoke", "--epochs", str(EPOCHS),
+                   "--out", str(tmp_path), "--run-id", "killed", "--no-progress")
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    rd = RunDir(tmp_path / "killed")
+    deadline = time.time() + 120
+    while not rd.last_checkpoint.is_file() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    assert proc.poll() is None, "run finished before it could be killed: " + proc.stderr.read().decode()[-500:]
+    time.sleep(0.3)  # somewhere inside epoch 2
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert rd.status() == "running"  # a SIGKILL leaves no chance to record anything
+    done = subprocess.run(cmd + ["--resume"], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert rd.status() == "done"
+    assert_same_state(reference, rd)
+
+
+def test_resume_with_changed_configuration_is_refused(reference, eurosat_path, tmp_path):
+    runner.run(smoke(**{"train.epochs": 1}), data=eurosat_path, out=tmp_path, run_id="r")
+    with pytest.raises(RunError) as info:
+        runner.run(smoke(**{"train.lr_d": "4e-4", "model.g.kernel_size": "4"}), data=eurosat_path, out=tmp_path,
+                   run_id="r", resume=True)
+    message = str(info.value)
+    assert "cannot resume with a different configuration" in message
+    assert "train.lr_d: 0.0002 -> 0.0004" in message and "model.g.kernel_size: 5 -> 4" in message
+
+
+def test_resume_may_extend_epochs(eurosat_path, tmp_path, reference):
+    runner.run(smoke(**{"train.epochs": 2}), data=eurosat_path, out=tmp_path, run_id="ext")
+    rd = runner.run(smoke(), data=eurosat_path, out=tmp_path, run_id="ext", resume=True)
+    assert rd.status() == "done" and rd.steps()["epoch"].max() == EPOCHS
+    # Extending training is the same training: the weights match the 3-epoch run.
+    np.testing.assert_array_equal(arrays(rd.last_checkpoint)["g/0000"], arrays(reference.last_checkpoint)["g/0000"])
+
+
+def test_existing_run_is_not_overwritten(reference, eurosat_path):
+    before = reference.config_path.read_bytes()
+    with pytest.raises(RunError, match="run exists \\(status: done\\); pass --resume"):
+        runner.run(smoke(), data=eurosat_path, out=reference.path.parent, run_id="ref")
+    assert reference.config_path.read_bytes() == before
+
+
+def test_second_process_on_a_locked_run_is_refused(eurosat_path, tmp_path):
+    from harness import atomicio
+
+    rd = RunDir(tmp_path / "locked")
+    rd.path.mkdir()
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time, fcntl\n"
+        "h = open(sys.argv[1], 'a+'); fcntl.flock(h, fcntl.LOCK_EX); h.write('4242'); h.flush()\n"
+        "print('held', flush=True); time.sleep(60)\n"), str(rd.lock_path)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(RunError, match="another process \\(pid 4242\\) is working on this run"):
+            runner.run(smoke(), data=eurosat_path, out=tmp_path, run_id="locked")
+        with pytest.raises(atomicio.LockHeld):
+            with atomicio.exclusive_lock(rd.lock_path):
+                pass
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_non_finite_loss_marks_the_run_diverged(eurosat_path, tmp_path, monkeypatch):
+    import tensorflow as tf
+
+    def exploding(real, fake):
+        return losses.d_loss_bce(real, fake) * tf.constant(float("nan"))
+
+    monkeypatch.setitem(losses.D_LOSSES, "bce", exploding)
+    with pytest.raises(RunDiverged, match="non-finite loss at epoch 1, step 1"):
+        runner.run(smoke(), data=eurosat_path, out=tmp_path, run_id="nan")
+    rd = RunDir(tmp_path / "nan")
+    assert rd.status() == "diverged at epoch 1"
+    assert rd.exists() and len(rd.steps()) == 1  # what was seen is kept
