@@ -55,6 +55,22 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--resume", action="store_true", help="continue the run from its last checkpoint")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
 
+    ev = sub.add_parser("eval", help="evaluate a run's generator (FID/KID per class) into its metrics table")
+    ev.add_argument("run_dir", metavar="RUN_DIR")
+    ev.add_argument("--metrics", help="comma-separated: fid, kid (default: the run's eval.metrics)")
+    ev.add_argument("--n", type=int, help="generated images per class (default: the run's eval.n)")
+    ev.add_argument("--protocol", help="paper (n real vs n generated) or full (every real image of the class)")
+    ev.add_argument("--epoch", type=int, help="a kept generator epoch (default: the latest checkpoint)")
+    ev.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="other eval.* keys")
+    _data_arg(ev)
+
+    fid = sub.add_parser("fid", help="FID (and KID) between two image sets: folders, zips or .npz of uint8 arrays")
+    fid.add_argument("set_a", metavar="A")
+    fid.add_argument("set_b", metavar="B")
+    fid.add_argument("--kid", action="store_true", help="also print KID")
+    fid.add_argument("--sqrt", default="eigh", help="matrix square root: eigh (default) or sqrtm")
+    fid.add_argument("--batch", type=int, default=50)
+
     gen = sub.add_parser("generate", help="write labelled generated images from a run")
     gen.add_argument("run_dir", metavar="RUN_DIR")
     gen.add_argument("--class", dest="cls", default="all", help="a class name, comma-separated names, or all")
@@ -168,8 +184,50 @@ def cmd_generate(args) -> int:
     return 0
 
 
+def cmd_eval(args) -> int:
+    from tabulate import tabulate
+
+    from harness import config
+    from harness.evaluate import evaluate_run
+
+    overrides = config.parse_assignments(args.set)
+    for key, value in (("eval.metrics", args.metrics), ("eval.n", args.n), ("eval.protocol", args.protocol)):
+        if value is not None:
+            overrides[key] = value
+    rows = evaluate_run(args.run_dir, data=args.data, epoch=args.epoch, overrides=overrides)
+    table = {}
+    for r in rows:
+        table.setdefault(r["class"], {})[r["metric"]] = r["value"]
+    metrics = sorted({m for v in table.values() for m in v})
+    print(tabulate([[c] + [v.get(m) for m in metrics] for c, v in table.items()], headers=["class"] + metrics,
+                   floatfmt=".4g"))
+    return 0
+
+
+def cmd_fid(args) -> int:
+    from harness.fid import distances, imagesets
+    from harness.fid.extractor import InceptionFeatures
+
+    if args.sqrt not in distances.SQRT_METHODS:
+        raise HarnessError(f"--sqrt {args.sqrt!r}: choose eigh or sqrtm")
+    sets = [imagesets.load(p) for p in (args.set_a, args.set_b)]
+    extractor = InceptionFeatures(batch_size=args.batch)
+    feats = [extractor(images) for images in sets]
+    if min(len(f) for f in feats) < distances.FEATURE_DIM:
+        log.warning("fewer than %d images in a set: FID is biased upward; compare only at equal N",
+                    distances.FEATURE_DIM)
+    value, used = distances.frechet_distance(*distances.mean_cov(feats[0]), *distances.mean_cov(feats[1]),
+                                             method=args.sqrt)
+    print(f"FID: {value:.4f}  (N = {len(feats[0])} vs {len(feats[1])}, sqrt {used})")
+    if args.kid:
+        mean, std = distances.kid(feats[0], feats[1], subset_size=min(1000, len(feats[0]), len(feats[1])))
+        print(f"KID: {mean:.6f} +- {std:.6f}")
+    return 0
+
+
 COMMANDS = {"data": cmd_data, "variants": cmd_variants, "profiles": cmd_profiles, "config": cmd_config,
-            "run": cmd_run, "generate": cmd_generate}
+            "run": cmd_run, "generate": cmd_generate,
+            "eval": cmd_eval, "fid": cmd_fid}
 
 
 def main(argv: list[str] | None = None) -> int:

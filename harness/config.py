@@ -23,6 +23,10 @@ NORMS = ("batch", "none")
 LABEL_MODES = ("onehot", "embedding")
 LOSSES = ("bce",)
 SPLITS = ("train", "all")
+EVAL_METRICS = ("fid", "kid")
+EVAL_PROTOCOLS = ("paper", "full")
+REFERENCE_SPLITS = ("", "train", "val", "test", "all")
+SQRT_METHODS = ("eigh", "sqrtm")
 
 
 @dataclass
@@ -88,6 +92,22 @@ class LogConfig:
 
 
 @dataclass
+class EvalConfig:
+    """Inception FID/KID of the generator, per class, with fixed latents."""
+
+    metrics: str = "fid,kid"  # comma-separated subset of EVAL_METRICS; "" turns evaluation off
+    every: int = 0  # also evaluate every k epochs (0: only after the last epoch)
+    n: int = 500  # generated images per class (and real ones under the "paper" protocol)
+    protocol: str = "paper"  # paper: n random reals vs n fakes per class; full: every real of the class
+    reference: str = ""  # real images' split: train, val, test or all ("" = the split trained on)
+    sample_sizes: str = ""  # e.g. "100,250,500,1000,full": FID against N, FID-infinity, real-vs-real floor
+    bootstraps: int = 5
+    sqrt: str = "eigh"  # matrix square root: eigh or sqrtm (see harness.fid.distances)
+    jpeg_quality: int = 0  # re-encode generated images as JPEG at this quality first (0: off)
+    batch: int = 50
+
+
+@dataclass
 class RunConfig:
     variant: str = "paper_dcgan"
     description: str = ""
@@ -97,6 +117,7 @@ class RunConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
     data: DataConfig = field(default_factory=DataConfig)
     log: LogConfig = field(default_factory=LogConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
 
     def copy(self) -> "RunConfig":
         return copy.deepcopy(self)
@@ -232,7 +253,37 @@ def validate(cfg: RunConfig) -> RunConfig:
     _check(log.sample_every >= 1, "log.sample_every", log.sample_every, "must be >= 1")
     _check(log.grid_columns >= 1, "log.grid_columns", log.grid_columns, "must be >= 1")
     _check(log.keep_every >= 0, "log.keep_every", log.keep_every, "must be >= 0")
+    e = cfg.eval
+    unknown = [m for m in metric_list(e.metrics) if m not in EVAL_METRICS]
+    _check(not unknown, "eval.metrics", e.metrics, f"may only list {', '.join(EVAL_METRICS)}")
+    _check(e.every >= 0, "eval.every", e.every, "must be >= 0")
+    _check(e.n >= 2, "eval.n", e.n, "must be >= 2")
+    _check(e.protocol in EVAL_PROTOCOLS, "eval.protocol", e.protocol, f"must be one of {', '.join(EVAL_PROTOCOLS)}")
+    _check(e.reference in REFERENCE_SPLITS, "eval.reference", e.reference,
+           "must be one of train, val, test, all (or empty for the split trained on)")
+    _check(e.sqrt in SQRT_METHODS, "eval.sqrt", e.sqrt, f"must be one of {', '.join(SQRT_METHODS)}")
+    _check(e.jpeg_quality == 0 or 1 <= e.jpeg_quality <= 100, "eval.jpeg_quality", e.jpeg_quality,
+           "must be 0 (off) or 1..100")
+    _check(e.bootstraps >= 1, "eval.bootstraps", e.bootstraps, "must be >= 1")
+    _check(e.batch >= 1, "eval.batch", e.batch, "must be >= 1")
+    try:
+        sizes = sample_sizes(e.sample_sizes)
+    except ValueError:
+        sizes = [-1]
+    _check(all(n == 0 or n >= 2 for n in sizes), "eval.sample_sizes", e.sample_sizes,
+           "must be comma-separated integers >= 2 or 'full', e.g. 100,250,500,full")
+    _check(not (e.sample_sizes and "fid" not in metric_list(e.metrics)), "eval.sample_sizes", e.sample_sizes,
+           "needs fid in eval.metrics")
     return cfg
+
+
+def metric_list(text: str) -> list[str]:
+    return [m.strip() for m in text.split(",") if m.strip()]
+
+
+def sample_sizes(text: str) -> list[int]:
+    """"100,250,full" -> [100, 250, 0]; 0 stands for every real image of the class."""
+    return [0 if p.strip() == "full" else int(p) for p in text.split(",") if p.strip()]
 
 
 def _check(ok: bool, key: str, value: Any, why: str) -> None:

@@ -18,7 +18,7 @@ FORMATS = ("png", "npz")
 
 
 def load_generator(rd: RunDir, epoch: int | None = None):
-    """The run's generator with the weights of `epoch` (default: the latest checkpoint)."""
+    """(config, generator, epoch) with the weights of `epoch` (default: the latest checkpoint)."""
     from harness.models import build_generator
 
     record = rd.read_record()
@@ -33,8 +33,8 @@ def load_generator(rd: RunDir, epoch: int | None = None):
         if not source.is_file():
             kept = sorted(p.stem.rsplit("-", 1)[-1] for p in rd.checkpoints_dir.glob("generator-epoch-*.npz"))
             raise RunError(f"{rd.path}: no generator kept for epoch {epoch}; kept: {', '.join(kept) or 'none'}")
-    checkpoint.load(source, {"g": generator.weights})
-    return cfg, generator
+    counters = checkpoint.load(source, {"g": generator.weights})
+    return cfg, generator, counters.get("epoch", epoch)
 
 
 def generate(run_dir: Path | str, *, classes: list[str], n: int, out: Path | str, fmt: str = "png",
@@ -53,7 +53,7 @@ def generate(run_dir: Path | str, *, classes: list[str], n: int, out: Path | str
     if clash:
         raise HarnessError(f"{clash[0]}: already exists; choose another --out (nothing was overwritten)")
     rd = RunDir(run_dir)
-    cfg, generator = load_generator(rd, epoch)
+    cfg, generator, _ = load_generator(rd, epoch)
     rng = np.random.default_rng([seed, 0x6E4])
     all_images, all_labels = [], []
     for cls in classes:

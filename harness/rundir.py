@@ -3,7 +3,7 @@
     results/<run-id>/
       config.json      resolved config (flattened), data digest, library versions
       status           running | done | failed: why | diverged at epoch k
-      metrics.csv      tidy long table: run, variant, seed, epoch, class, metric, value
+      metrics.csv      tidy long table: run, variant, seed, epoch, class, metric, value, n_real, n_fake
       steps.csv        per-step losses and discriminator accuracies
       log.txt          the run's log
       samples/         epoch-NNNN.png: fixed latents, one row per class
@@ -27,7 +27,7 @@ import pandas as pd
 from harness import atomicio
 from harness.errors import RunError
 
-METRIC_COLUMNS = ["run", "variant", "seed", "epoch", "class", "metric", "value"]
+METRIC_COLUMNS = ["run", "variant", "seed", "epoch", "class", "metric", "value", "n_real", "n_fake"]
 STEP_COLUMNS = ["epoch", "step", "d_loss", "g_loss", "d_acc_real", "d_acc_fake"]
 _RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 

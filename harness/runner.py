@@ -107,8 +107,13 @@ def run(cfg: RunConfig, *, data=None, out: Path | str | None = None, run_id: str
         try:
             log.info("run %s: %s, profile %s, seed %d, %d training images, devices %s", run_id, cfg.variant,
                      cfg.profile, cfg.seed, len(idx), ", ".join(record["devices"]))
+            evaluator = None
+            if config.metric_list(cfg.eval.metrics):
+                from harness.evaluate import Evaluator
+
+                evaluator = Evaluator(cfg, ds)
             trainer = Trainer(cfg, TrainData(ds.images[idx], ds.labels[idx]), rd, progress=progress,
-                              on_step=on_step)
+                              on_step=on_step, evaluator=evaluator)
             trainer.fit()
             rd.set_status("done")
             log.info("run %s done: %s", run_id, rd.path)

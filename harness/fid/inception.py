@@ -82,9 +82,15 @@ def build(root: ScriptObject, weights: dict[str, np.ndarray]):
     def conv(x, path):
         stride, (ph, pw) = settings[path]
         kernel = weights[f"{path}/kernel"]
-        if ph or pw:
+        kh, kw = kernel.shape[:2]
+        if (ph, pw) == (0, 0):
+            padding = "valid"
+        elif stride == 1 and (2 * ph + 1, 2 * pw + 1) == (kh, kw):
+            padding = "same"  # identical to symmetric zero padding here, and faster than an explicit pad
+        else:
             x = layers.ZeroPadding2D(((ph, ph), (pw, pw)), name=f"{path}.pad")(x)
-        layer = layers.Conv2D(kernel.shape[-1], kernel.shape[:2], strides=stride, padding="valid",
+            padding = "valid"
+        layer = layers.Conv2D(kernel.shape[-1], (kh, kw), strides=stride, padding=padding,
                               activation="relu", name=path)
         x = layer(x)
         to_set.append((layer, [kernel, weights[f"{path}/bias"]]))

@@ -1,0 +1,214 @@
+"""Evaluating a generator: Inception FID and KID per class, with fixed latents.
+
+For class c, n generated images of class c (from latents fixed by the run
+seed, identical for every variant and every epoch) are compared with real
+images of class c from the reference split. Under the "paper" protocol
+(the 2022 study's), that is n random real images; under "full", every real
+image of the class. The mean over classes and a pooled all-class value are
+reported too. Generated images are quantised to uint8 like the real ones,
+and can be re-encoded as JPEG first: EuroSAT patches are JPEGs, and
+clean-fid showed that compression alone shifts FID.
+
+Rows are tidy: epoch, class, metric, value, n_real, n_fake.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+
+import numpy as np
+
+from harness import config as config_mod
+from harness import dataset, eurosat, images
+from harness.config import RunConfig
+from harness.fid import distances, reference
+
+log = logging.getLogger("harness")
+_FAKE_STREAM = 0xFEA7
+_REAL_STREAM = 0x5EA1
+# EuroSAT's JPEGs use quantisation tables of all ones (Pillow's quality 100) and 4:2:0 chroma subsampling.
+EUROSAT_JPEG_QUALITY = 100
+
+
+def fixed_latents(seed: int, cls: int, n: int, noise_dim: int) -> np.ndarray:
+    """The evaluation latents of one class: the same for every variant and epoch under one seed."""
+    return np.random.default_rng([seed, cls, _FAKE_STREAM]).standard_normal((n, noise_dim)).astype(np.float32)
+
+
+def jpeg_roundtrip(pixels: np.ndarray, quality: int) -> np.ndarray:
+    from PIL import Image
+
+    out = np.empty_like(pixels)
+    for i, image in enumerate(pixels):
+        buffer = io.BytesIO()
+        Image.fromarray(image).save(buffer, format="JPEG", quality=quality, subsampling="4:2:0")
+        buffer.seek(0)
+        with Image.open(buffer) as decoded:
+            out[i] = np.asarray(decoded.convert("RGB"))
+    return out
+
+
+class Evaluator:
+    """Holds the extractor and the reference images of one run's protocol."""
+
+    def __init__(self, cfg: RunConfig, ds: dataset.EuroSAT, *, extractor=None):
+        self.cfg, self.ds = cfg, ds
+        e = cfg.eval
+        self.metrics = config_mod.metric_list(e.metrics)
+        self.reference_split = e.reference or cfg.data.split
+        self.reference_idx = dataset.split_indices(ds.labels, self.reference_split, seed=cfg.data.split_seed)
+        self._extractor = extractor
+
+    @property
+    def extractor(self):
+        if self._extractor is None:
+            from harness.fid.extractor import InceptionFeatures
+
+            self._extractor = InceptionFeatures(batch_size=self.cfg.eval.batch)
+        return self._extractor
+
+    # Real side ---------------------------------------------------------
+    def real_indices(self, cls: int) -> np.ndarray:
+        members = self.reference_idx[self.ds.labels[self.reference_idx] == cls]
+        e = self.cfg.eval
+        if e.protocol == "full" or e.n >= len(members):
+            return members
+        rng = np.random.default_rng([self.cfg.seed, cls, _REAL_STREAM])
+        return np.sort(rng.choice(members, e.n, replace=False))
+
+    def real_key(self, cls: int) -> dict:
+        from harness.fid import extractor as ex
+        from harness.fid import weights
+
+        e = self.cfg.eval
+        return {"digest": self.ds.digest, "decoder": dataset._decoder_id(), "split": self.reference_split,
+                "split_seed": self.cfg.data.split_seed, "class": eurosat.CLASSES[cls],
+                "n": "full" if e.protocol == "full" else e.n,
+                "sampling_seed": None if e.protocol == "full" else self.cfg.seed,
+                "weights": weights.PT_SHA256, "resize": ex.RESIZE_MODE, "metric_version": reference.METRIC_VERSION}
+
+    def real_features(self, cls: int) -> np.ndarray:
+        idx = self.real_indices(cls)
+        return reference.cached(self.real_key(cls), lambda: self.extractor(self.ds.images[idx]))
+
+    # Generated side ----------------------------------------------------
+    def fake_images(self, generator, cls: int) -> np.ndarray:
+        e = self.cfg.eval
+        noise = fixed_latents(self.cfg.seed, cls, e.n, self.cfg.model.g.noise_dim)
+        labels = np.full(e.n, cls, np.int32)
+        out = np.concatenate([
+            images.to_uint8(generator([noise[i:i + 250], labels[i:i + 250]], training=False))
+            for i in range(0, e.n, 250)])
+        return jpeg_roundtrip(out, e.jpeg_quality) if e.jpeg_quality else out
+
+    # Metrics -----------------------------------------------------------
+    def evaluate(self, generator, epoch: int) -> list[dict]:
+        """Rows for every class, their mean, and all classes pooled."""
+        e = self.cfg.eval
+        if "fid" in self.metrics and e.n < distances.FEATURE_DIM:
+            log.warning("FID with %d generated images per class (< %d features): the covariance is rank-deficient,"
+                        " FID is biased upward and comparable only at equal N; KID is unbiased", e.n,
+                        distances.FEATURE_DIM)
+        rows: list[dict] = []
+        pooled_real, pooled_fake = [], []
+        for cls, name in enumerate(eurosat.CLASSES):
+            real = self.real_features(cls)
+            fake = self.extractor(self.fake_images(generator, cls))
+            pooled_real.append(real)
+            pooled_fake.append(fake)
+            rows += self._distances(epoch, name, real, fake)
+            if e.sample_sizes:
+                rows += self._curve(epoch, name, real, fake)
+        for metric in sorted({r["metric"] for r in rows if r["class"] in eurosat.CLASSES}):
+            values = [r["value"] for r in rows if r["metric"] == metric and r["class"] in eurosat.CLASSES]
+            rows.append(_row(epoch, "mean", metric, float(np.mean(values)), None, e.n))
+        rows += self._distances(epoch, "all", np.concatenate(pooled_real), np.concatenate(pooled_fake))
+        fids = {r["class"]: r["value"] for r in rows if r["metric"] == "fid"}
+        if fids:
+            log.info("epoch %d  FID mean %.2f  all %.2f  best %s %.2f  worst %s %.2f", epoch, fids["mean"],
+                     fids["all"], *min(((c, v) for c, v in fids.items() if c in eurosat.CLASSES),
+                                       key=lambda cv: cv[1]),
+                     *max(((c, v) for c, v in fids.items() if c in eurosat.CLASSES), key=lambda cv: cv[1]))
+        return rows
+
+    def _distances(self, epoch: int, name: str, real: np.ndarray, fake: np.ndarray) -> list[dict]:
+        rows = []
+        if "fid" in self.metrics:
+            value = distances.fid(real, fake, method=self.cfg.eval.sqrt)
+            rows.append(_row(epoch, name, "fid", value, len(real), len(fake)))
+        if "kid" in self.metrics:
+            mean, std = distances.kid(real, fake, subset_size=min(1000, len(real), len(fake)), seed=self.cfg.seed)
+            rows.append(_row(epoch, name, "kid", mean, len(real), len(fake)))
+            rows.append(_row(epoch, name, "kid_std", std, len(real), len(fake)))
+        return rows
+
+    def _curve(self, epoch: int, name: str, real: np.ndarray, fake: np.ndarray) -> list[dict]:
+        e = self.cfg.eval
+        sizes = [n or min(len(real), len(fake)) for n in config_mod.sample_sizes(e.sample_sizes)]
+        curve = distances.fid_sample_size_curve(real, fake, sizes, bootstraps=e.bootstraps, seed=self.cfg.seed,
+                                                method=e.sqrt)
+        rows = []
+        for n, mean, std in curve["points"]:
+            rows.append(_row(epoch, name, "fid_at_n", mean, n, n))
+            rows.append(_row(epoch, name, "fid_at_n_std", std, n, n))
+        for n, value in curve["floor"]:
+            rows.append(_row(epoch, name, "fid_real_floor", value, n, n))
+        if curve["fid_inf"] is not None:
+            rows.append(_row(epoch, name, "fid_inf", curve["fid_inf"], len(real), len(fake)))
+        return rows
+
+
+def evaluate_run(run_dir, *, data=None, epoch: int | None = None, overrides: dict | None = None) -> list[dict]:
+    """`harness eval`: evaluate a run's checkpoint and merge the rows into its metrics table."""
+    import pandas as pd
+
+    from harness.errors import RunError
+    from harness.generate import load_generator
+    from harness.rundir import METRIC_COLUMNS, RunDir
+
+    rd = RunDir(run_dir)
+    record = rd.read_record()
+    source = data or _recorded_source(record)
+    with rd.lock():
+        cfg, generator, at_epoch = load_generator(rd, epoch)
+        config_mod.apply(cfg, dict(overrides or {}))
+        config_mod.validate(cfg)
+        if not config_mod.metric_list(cfg.eval.metrics):
+            raise RunError("nothing to evaluate: --metrics is empty")
+        ds = dataset.load(source)
+        if ds.digest != record["data"]["digest"]:
+            raise RunError(f"{ds.source}: content digest {ds.digest[:12]}... is not the run's "
+                           f"{record['data']['digest'][:12]}...; pass --data with the archive the run used")
+        rows = Evaluator(cfg, ds).evaluate(generator, at_epoch)
+        rows = [{"run": rd.run_id, "variant": cfg.variant, "seed": cfg.seed, **r} for r in rows]
+        new = pd.DataFrame(rows, columns=METRIC_COLUMNS)
+        old = rd.metrics()
+        if len(old):
+            # Re-evaluating the same protocol replaces its rows; other N or metrics stay beside them.
+            old = old[~_row_keys(old).isin(set(_row_keys(new)))]
+        rd.write_table(rd.metrics_path, pd.concat([old, new], ignore_index=True)[METRIC_COLUMNS])
+    return rows
+
+
+def _row_keys(frame):
+    """One string per row identifying (epoch, class, metric, n_real, n_fake), whatever the dtypes."""
+    import pandas as pd
+
+    parts = [pd.to_numeric(frame["epoch"]).astype("int64").astype(str),
+             frame["class"].fillna("").astype(str), frame["metric"].astype(str)]
+    for col in ("n_real", "n_fake"):
+        parts.append(pd.to_numeric(frame[col], errors="coerce").map(lambda v: "" if pd.isna(v) else f"{v:g}"))
+    return parts[0].str.cat(parts[1:], sep="|")
+
+
+def _recorded_source(record: dict):
+    """The archive the run was trained on, if it is still there; else the usual lookup."""
+    from pathlib import Path
+
+    source = record.get("data", {}).get("source")
+    return source if source and Path(source).exists() else None
+
+
+def _row(epoch, cls, metric, value, n_real, n_fake) -> dict:
+    return {"epoch": epoch, "class": cls, "metric": metric, "value": value, "n_real": n_real, "n_fake": n_fake}

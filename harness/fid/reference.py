@@ -1,0 +1,49 @@
+"""Cached features of real images, keyed by every protocol factor.
+
+A cached entry is valid only for the exact combination it was computed
+for: data content digest, JPEG decoder, split and split seed, class, the
+sample (size and sampling seed), the Inception weights' sha256, the resize
+mode and the metric version. The key is hashed into the file name and also
+stored inside the file and compared on read, so a stale or colliding entry
+is recomputed, never returned.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import numpy as np
+
+from harness import atomicio, paths
+
+METRIC_VERSION = 1
+
+
+def _path(key: dict):
+    blob = json.dumps(key, sort_keys=True)
+    return paths.cache_dir() / "fid" / "real" / f"{hashlib.sha256(blob.encode()).hexdigest()[:24]}.npz", blob
+
+
+def load(key: dict) -> np.ndarray | None:
+    path, blob = _path(key)
+    try:
+        with np.load(path, allow_pickle=False) as saved:
+            if str(saved["key"]) != blob:
+                return None
+            return saved["features"]
+    except (OSError, KeyError, ValueError):
+        return None
+
+
+def save(key: dict, features: np.ndarray) -> None:
+    path, blob = _path(key)
+    atomicio.write_npz(path, key=np.array(blob), features=features.astype(np.float32))
+
+
+def cached(key: dict, compute) -> np.ndarray:
+    features = load(key)
+    if features is None:
+        features = compute()
+        save(key, features)
+    return features

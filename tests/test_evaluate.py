@@ -1,0 +1,129 @@
+"""Per-class FID/KID of a run: fixed latents, cached real statistics, tidy rows, `harness eval` and `harness fid`."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from harness import dataset, eurosat, runner
+from harness.evaluate import EUROSAT_JPEG_QUALITY, Evaluator, fixed_latents, jpeg_roundtrip
+from harness.fid import reference
+
+pytestmark = [pytest.mark.slow, pytest.mark.eurosat]
+N = 4
+
+
+def small_eval(**extra):
+    overrides = {"eval.metrics": "fid,kid", "eval.n": str(N), **extra}
+    return runner.resolve("paper_dcgan", profile="smoke", epochs=1, overrides=overrides)
+
+
+@pytest.fixture(scope="module")
+def run_with_eval(eurosat_path, inception, tmp_path_factory):
+    """A smoke run whose final epoch is evaluated with the real Inception (N per class)."""
+    from harness import evaluate
+
+    original = evaluate.Evaluator.__init__
+
+    def shared_extractor(self, cfg, ds, extractor=None):
+        original(self, cfg, ds, extractor=inception)
+
+    mp = pytest.MonkeyPatch()
+    mp.setattr(evaluate.Evaluator, "__init__", shared_extractor)  # reuse the session's network: same weights
+    try:
+        yield runner.run(small_eval(), data=eurosat_path, out=tmp_path_factory.mktemp("ev"), run_id="ev")
+    finally:
+        mp.undo()
+
+
+def test_run_writes_tidy_per_class_rows(run_with_eval):
+    m = run_with_eval.metrics()
+    fid = m[m["metric"] == "fid"]
+    assert set(fid["class"]) == set(eurosat.CLASSES) | {"mean", "all"}
+    assert (fid["epoch"] == 1).all() and (fid["value"] > 0).all()
+    per_class = fid[fid["class"].isin(eurosat.CLASSES)]
+    assert (per_class["n_real"] == N).all() and (per_class["n_fake"] == N).all()
+    assert fid[fid["class"] == "mean"]["value"].iloc[0] == pytest.approx(per_class["value"].mean())
+    assert fid[fid["class"] == "all"]["n_real"].iloc[0] == 10 * N
+    assert {"kid", "kid_std"} <= set(m["metric"])
+
+
+def test_real_statistics_are_cached_and_keyed(eurosat_path, inception):
+    ds = dataset.load(eurosat_path)
+    ev = Evaluator(small_eval(), ds, extractor=inception)
+    key = ev.real_key(3)
+    assert {"digest", "split", "split_seed", "class", "n", "sampling_seed", "weights", "resize",
+            "metric_version"} <= set(key)
+    first = ev.real_features(3)
+    cached = reference.load(key)
+    np.testing.assert_array_equal(cached, first)
+    # Any factor changed is another entry, never the cached one.
+    for factor, value in (("n", N + 1), ("sampling_seed", 7), ("digest", "0" * 64), ("split", "test")):
+        assert reference.load({**key, factor: value}) is None
+    # Same seed, same sample; another seed, another sample.
+    assert np.array_equal(ev.real_indices(3), Evaluator(small_eval(), ds, extractor=inception).real_indices(3))
+    other = Evaluator(runner.resolve("paper_dcgan", profile="smoke", seed=5, overrides={"eval.n": str(N)}), ds,
+                      extractor=inception)
+    assert not np.array_equal(ev.real_indices(3), other.real_indices(3))
+
+
+def test_full_protocol_uses_every_real_image_of_the_class(eurosat_path):
+    ds = dataset.load(eurosat_path)
+    ev = Evaluator(small_eval(**{"eval.protocol": "full", "eval.reference": "test"}), ds, extractor=object())
+    assert len(ev.real_indices(eurosat.CLASSES.index("Pasture"))) == 200  # 10% of 2000
+
+
+def test_fixed_latents_do_not_depend_on_anything_but_seed_and_class():
+    a = fixed_latents(0, 3, 10, 128)
+    assert np.array_equal(a, fixed_latents(0, 3, 10, 128))
+    assert np.array_equal(a[:5], fixed_latents(0, 3, 5, 128))  # a prefix: N can grow without reshuffling
+    assert not np.array_equal(a, fixed_latents(0, 4, 10, 128))
+
+
+def test_jpeg_roundtrip_matches_eurosat_encoding(eurosat_path):
+    import io
+    import zipfile
+
+    from PIL import Image
+
+    with zipfile.ZipFile(eurosat_path) as zf:
+        raw = zf.read(next(n for n in zf.namelist() if n.endswith("Forest_1.jpg")))
+    original = Image.open(io.BytesIO(raw))
+    pixels = np.asarray(original.convert("RGB"))[None]
+    again = jpeg_roundtrip(pixels, EUROSAT_JPEG_QUALITY)
+    assert np.abs(again.astype(int) - pixels).max() <= 8
+    buffer = io.BytesIO()
+    Image.fromarray(pixels[0]).save(buffer, format="JPEG", quality=EUROSAT_JPEG_QUALITY, subsampling="4:2:0")
+    assert Image.open(buffer).quantization == original.quantization
+
+
+def test_harness_eval_and_fid_commands(run_with_eval, eurosat_path, tmp_path):
+    from test_cli import harness
+
+    env = {"HARNESS_EUROSAT": str(eurosat_path)}
+    result = harness("eval", str(run_with_eval.path), "--metrics", "kid", "--n", "3", env=env)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "SeaLake" in result.stdout and "kid" in result.stdout
+    m = run_with_eval.metrics()
+    kid3 = m[(m["metric"] == "kid") & (m["n_fake"] == 3)]
+    assert len(kid3) == 11  # 10 classes and their mean; the pooled "all" row has n_fake 30
+    assert m[(m["metric"] == "kid") & (m["class"] == "all")]["n_fake"].tolist() == [10 * N, 30]
+    assert len(m[(m["metric"] == "fid") & (m["n_fake"] == N)]) == 11  # the N=4 rows from training are kept
+    again = harness("eval", str(run_with_eval.path), "--metrics", "kid", "--n", "3", env=env)
+    assert again.returncode == 0
+    assert len(run_with_eval.metrics()) == len(m)  # the same protocol replaces its rows, never duplicates
+
+    ds = dataset.load(eurosat_path)
+    a, b = tmp_path / "a.npz", tmp_path / "b"
+    np.savez(a, images=ds.images[:6])
+    b.mkdir()
+    from PIL import Image
+
+    for i in range(6):
+        Image.fromarray(ds.images[3000 + i]).save(b / f"{i}.png")
+    out = harness("fid", str(a), str(b), "--kid")
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.startswith("FID: ") and "N = 6 vs 6" in out.stdout and "KID: " in out.stdout
+    bad = harness("fid", str(a), str(tmp_path / "missing"))
+    assert bad.returncode == 2 and "missing: no such file or folder" in bad.stderr and "Traceback" not in bad.stderr

