@@ -88,6 +88,7 @@ def _config_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--profile", default="cpu", help="smoke, cpu or paper (default: cpu)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--epochs", type=int, help="override the profile's epochs")
+    p.add_argument("--split", help="train (the stratified 80%% train split) or all (every image, as the paper)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a configuration key, e.g. --set train.lr_g=1e-4 (repeatable)")
 
@@ -95,8 +96,11 @@ def _config_args(p: argparse.ArgumentParser) -> None:
 def _resolve(args):
     from harness import config, runner
 
+    overrides = config.parse_assignments(args.set)
+    if args.split is not None:
+        overrides["data.split"] = args.split
     return runner.resolve(args.variant, profile=args.profile, seed=args.seed, epochs=args.epochs,
-                          overrides=config.parse_assignments(args.set))
+                          overrides=overrides)
 
 
 # Commands ---------------------------------------------------------------

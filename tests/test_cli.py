@@ -67,9 +67,12 @@ def test_variants_lists_and_filters():
 
 
 def test_config_prints_resolved_keys():
-    result = harness("config", "--variant", "paper_dcgan", "--profile", "smoke", "--set", "train.lr_d=4e-4")
+    result = harness("config", "--variant", "paper_dcgan", "--profile", "smoke", "--set", "train.lr_d=4e-4",
+                     "--split", "all")
     assert result.returncode == 0
     assert "train.lr_d = 0.0004" in result.stdout and "model.width = 0.125" in result.stdout
+    assert "data.split = all" in result.stdout
+    assert_one_line_error(harness("config", "--variant", "paper_dcgan", "--split", "dev"), "data.split='dev'")
 
 
 def test_generate_errors(tmp_path):
