@@ -19,9 +19,12 @@ from typing import Any
 
 from harness.errors import ConfigError
 
-NORMS = ("batch", "none")
-LABEL_MODES = ("onehot", "embedding")
-LOSSES = ("bce",)
+G_NORMS = ("batch", "none")
+D_NORMS = ("batch", "none", "spectral")
+G_LABEL_MODES = ("onehot", "embedding")
+D_LABEL_MODES = ("onehot", "embedding", "projection")
+LOSSES = ("bce", "hinge")
+AUGMENTS = ("none", "diffaugment")
 SPLITS = ("train", "all")
 EVAL_METRICS = ("fid", "kid")
 EVAL_PROTOCOLS = ("paper", "full")
@@ -73,6 +76,7 @@ class TrainConfig:
     beta_1: float = 0.5
     beta_2: float = 0.999
     loss: str = "bce"
+    augment: str = "none"  # diffaugment: color, translation, cutout on real and fake before D
 
 
 @dataclass
@@ -221,11 +225,10 @@ def validate(cfg: RunConfig) -> RunConfig:
     m, t, d, log = cfg.model, cfg.train, cfg.data, cfg.log
     _check(cfg.seed >= 0, "seed", cfg.seed, "must be >= 0")
     _check(m.width > 0, "model.width", m.width, "must be > 0")
-    for name, net in (("g", m.g), ("d", m.d)):
+    for name, net, norms, labels in (("g", m.g, G_NORMS, G_LABEL_MODES), ("d", m.d, D_NORMS, D_LABEL_MODES)):
         _check(net.kernel_size >= 1, f"model.{name}.kernel_size", net.kernel_size, "must be >= 1")
-        _check(net.norm in NORMS, f"model.{name}.norm", net.norm, f"must be one of {', '.join(NORMS)}")
-        _check(net.label in LABEL_MODES, f"model.{name}.label", net.label,
-               f"must be one of {', '.join(LABEL_MODES)}")
+        _check(net.norm in norms, f"model.{name}.norm", net.norm, f"must be one of {', '.join(norms)}")
+        _check(net.label in labels, f"model.{name}.label", net.label, f"must be one of {', '.join(labels)}")
         _check(net.embed_dim >= 1, f"model.{name}.embed_dim", net.embed_dim, "must be >= 1")
         _check(all(f >= 1 for f in net.filters), f"model.{name}.filters", list(net.filters),
                "must all be >= 1")
@@ -245,6 +248,7 @@ def validate(cfg: RunConfig) -> RunConfig:
     for key in ("beta_1", "beta_2"):
         _check(0 <= getattr(t, key) < 1, f"train.{key}", getattr(t, key), "must be in [0, 1)")
     _check(t.loss in LOSSES, "train.loss", t.loss, f"must be one of {', '.join(LOSSES)}")
+    _check(t.augment in AUGMENTS, "train.augment", t.augment, f"must be one of {', '.join(AUGMENTS)}")
     _check(d.split in SPLITS, "data.split", d.split, f"must be one of {', '.join(SPLITS)}")
     _check(0 < d.fraction <= 1, "data.fraction", d.fraction, "must be in (0, 1]")
     _check(d.per_class >= 0, "data.per_class", d.per_class, "must be >= 0")

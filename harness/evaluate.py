@@ -93,13 +93,20 @@ class Evaluator:
         return reference.cached(self.real_key(cls), lambda: self.extractor(self.ds.images[idx]))
 
     # Generated side ----------------------------------------------------
-    def fake_images(self, generator, cls: int) -> np.ndarray:
+    def fake_count(self, n_real: int) -> int:
+        """eval.n, or more when the sample-size curve asks for a larger N ("full": as many as the reals)."""
+        sizes = config_mod.sample_sizes(self.cfg.eval.sample_sizes)
+        return max([self.cfg.eval.n] + [n or n_real for n in sizes])
+
+    def fake_images(self, generator, cls: int, count: int | None = None) -> np.ndarray:
+        """`count` images of class `cls` (default eval.n); a smaller count is a prefix of a larger one."""
         e = self.cfg.eval
-        noise = fixed_latents(self.cfg.seed, cls, e.n, self.cfg.model.g.noise_dim)
-        labels = np.full(e.n, cls, np.int32)
+        count = count or e.n
+        noise = fixed_latents(self.cfg.seed, cls, count, self.cfg.model.g.noise_dim)
+        labels = np.full(count, cls, np.int32)
         out = np.concatenate([
             images.to_uint8(generator([noise[i:i + 250], labels[i:i + 250]], training=False))
-            for i in range(0, e.n, 250)])
+            for i in range(0, count, 250)])
         return jpeg_roundtrip(out, e.jpeg_quality) if e.jpeg_quality else out
 
     # Metrics -----------------------------------------------------------
@@ -114,12 +121,13 @@ class Evaluator:
         pooled_real, pooled_fake = [], []
         for cls, name in enumerate(eurosat.CLASSES):
             real = self.real_features(cls)
-            fake = self.extractor(self.fake_images(generator, cls))
+            fake_all = self.extractor(self.fake_images(generator, cls, self.fake_count(len(real))))
+            fake = fake_all[:e.n]
             pooled_real.append(real)
             pooled_fake.append(fake)
             rows += self._distances(epoch, name, real, fake)
             if e.sample_sizes:
-                rows += self._curve(epoch, name, real, fake)
+                rows += self._curve(epoch, name, real, fake_all)
         for metric in sorted({r["metric"] for r in rows if r["class"] in eurosat.CLASSES}):
             values = [r["value"] for r in rows if r["metric"] == metric and r["class"] in eurosat.CLASSES]
             rows.append(_row(epoch, "mean", metric, float(np.mean(values)), None, e.n))

@@ -19,8 +19,18 @@ def g_loss_nonsaturating(fake_logits):
     return _bce(fake_logits, 1.0)
 
 
-D_LOSSES = {"bce": d_loss_bce}
-G_LOSSES = {"bce": g_loss_nonsaturating}
+def d_loss_hinge(real_logits, fake_logits):
+    """Hinge loss for D (Lim & Ye 2017; Miyato et al. 2018): relu(1 - D(x)) + relu(1 + D(G(z)))."""
+    return tf.reduce_mean(tf.nn.relu(1.0 - real_logits)) + tf.reduce_mean(tf.nn.relu(1.0 + fake_logits))
+
+
+def g_loss_hinge(fake_logits):
+    """The generator's hinge objective: -D(G(z))."""
+    return -tf.reduce_mean(fake_logits)
+
+
+D_LOSSES = {"bce": d_loss_bce, "hinge": d_loss_hinge}
+G_LOSSES = {"bce": g_loss_nonsaturating, "hinge": g_loss_hinge}
 
 
 def accuracy_real(real_logits):

@@ -60,11 +60,24 @@ def build_generator(cfg: ModelConfig, *, seed: int = 0) -> keras.Model:
 
 
 def build_discriminator(cfg: ModelConfig, *, seed: int = 0) -> keras.Model:
-    """(image [B, 64, 64, 3], label int [B]) -> real/fake logit [B, 1]."""
+    """(image [B, 64, 64, 3], label int [B]) -> real/fake logit [B, 1].
+
+    Label conditioning: "onehot" broadcasts the one-hot vector to 10 extra
+    input channels (the paper); "embedding" projects a learned embedding to one
+    extra 64x64 channel; "projection" adds <embed(y), h> to the logit, h being
+    the flattened last feature map (Miyato & Koyama 2018).
+    Normalisation: "batch" (the paper), "none", or "spectral" (Miyato et al.
+    2018: every conv and the output layer spectrally normalised, no batch norm).
+    """
     d = cfg.d
     seeds = keras.random.SeedGenerator(seed + 1)
     filters = scaled(d.filters, cfg.width)
-    use_bias = d.norm == "none"
+    spectral = d.norm == "spectral"
+    use_bias = d.norm != "batch"
+
+    def wrap(layer):
+        return layers.SpectralNormalization(layer, name=f"sn_{layer.name}") if spectral else layer
+
     image = keras.Input(IMAGE_SHAPE, name="image")
     label = keras.Input((), dtype="int32", name="label")
     if d.label == "onehot":
@@ -72,19 +85,29 @@ def build_discriminator(cfg: ModelConfig, *, seed: int = 0) -> keras.Model:
         code = layers.CategoryEncoding(NUM_CLASSES, output_mode="one_hot", name="label_onehot")(label)
         code = layers.Reshape((1, 1, NUM_CLASSES), name="label_1x1")(code)
         code = layers.UpSampling2D(IMAGE_SHAPE[0], name="label_map")(code)
-    else:
-        # A learned embedding projected to one extra 64x64 channel.
+        x = layers.Concatenate(name="image_label")([image, code])
+    elif d.label == "embedding":
         code = layers.Embedding(NUM_CLASSES, d.embed_dim, embeddings_initializer=_init(seeds),
                                 name="label_embedding")(label)
         code = layers.Dense(IMAGE_SHAPE[0] * IMAGE_SHAPE[1], kernel_initializer=_init(seeds),
                             name="label_projection")(code)
         code = layers.Reshape((IMAGE_SHAPE[0], IMAGE_SHAPE[1], 1), name="label_map")(code)
-    x = layers.Concatenate(name="image_label")([image, code])
+        x = layers.Concatenate(name="image_label")([image, code])
+    else:
+        x = image
     for i, f in enumerate(filters, start=1):
-        x = layers.Conv2D(f, d.kernel_size, strides=2, padding="same", use_bias=use_bias,
-                          kernel_initializer=_init(seeds), name=f"down{i}")(x)
-        x = _norm(x, d.norm, seeds, f"down{i}_bn")
+        x = wrap(layers.Conv2D(f, d.kernel_size, strides=2, padding="same", use_bias=use_bias,
+                               kernel_initializer=_init(seeds), name=f"down{i}"))(x)
+        if d.norm == "batch":
+            x = _norm(x, d.norm, seeds, f"down{i}_bn")
         x = layers.LeakyReLU(d.leaky_slope, name=f"down{i}_lrelu")(x)
-    x = layers.Flatten(name="flatten")(x)
-    logit = layers.Dense(1, kernel_initializer=_init(seeds), dtype="float32", name="logit")(x)
+    h = layers.Flatten(name="flatten")(x)
+    logit = wrap(layers.Dense(1, kernel_initializer=_init(seeds), dtype="float32", name="logit"))(h)
+    if d.label == "projection":
+        embed = layers.Embedding(NUM_CLASSES, h.shape[-1], embeddings_initializer=_init(seeds),
+                                 name="label_embedding")(label)
+        # Miyato & Koyama also normalise this embedding spectrally; Keras has no
+        # spectral norm for Embedding, so it stays plain here.
+        projection = layers.Dot(axes=1, name="projection")([embed, h])
+        logit = layers.Add(name="logit_plus_projection")([logit, projection])
     return keras.Model([image, label], logit, name="discriminator")

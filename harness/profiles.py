@@ -28,7 +28,7 @@ PROFILES: dict[str, Profile] = {
             "seconds: width 1/8, 8 train images per class, 2 epochs, batch 16, no Inception evaluation; "
             "checks plumbing, not quality",
             {"model.width": 0.125, "data.split": "train", "data.per_class": 8, "train.epochs": 2,
-             "train.batch_size": 16, "log.grid_columns": 4, "eval.metrics": ""},
+             "train.batch_size": 16, "log.grid_columns": 4, "eval.metrics": "", "eval.sample_sizes": ""},
         ),
         Profile(
             "cpu",

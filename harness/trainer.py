@@ -84,20 +84,30 @@ class GAN:
             pair = tf.stack([tf.constant(seed, tf.int64), 2 * step + which])
             return tf.random.stateless_normal([batch, noise_dim], seed=pair)
 
+        if t.augment == "diffaugment":
+            from harness.augment import diff_augment
+
+            def seen_by_d(images, step, which):
+                pair = tf.stack([tf.constant(seed, tf.int64), 4 * step + which])
+                return diff_augment(images, pair)
+        else:
+            def seen_by_d(images, step, which):
+                return images
+
         @tf.function(jit_compile=False, reduce_retracing=True)
         def train_step(x, y, step):
             # One discriminator update, then one generator update on fresh
             # fakes of the same classes as the real batch (the paper's lock step).
             with tf.GradientTape() as tape:
                 fake = G([noise(step, 0), y], training=True)
-                real_logits = D([x, y], training=True)
-                fake_logits = D([fake, y], training=True)
+                real_logits = D([seen_by_d(x, step, 0), y], training=True)
+                fake_logits = D([seen_by_d(fake, step, 1), y], training=True)
                 d_loss = d_loss_fn(real_logits, fake_logits)
             grads = tape.gradient(d_loss, D.trainable_variables)
             self.d_opt.apply_gradients(zip(grads, D.trainable_variables))
             with tf.GradientTape() as tape:
                 fake = G([noise(step, 1), y], training=True)
-                g_loss = g_loss_fn(D([fake, y], training=True))
+                g_loss = g_loss_fn(D([seen_by_d(fake, step, 2), y], training=True))
             grads = tape.gradient(g_loss, G.trainable_variables)
             self.g_opt.apply_gradients(zip(grads, G.trainable_variables))
             return d_loss, g_loss, losses.accuracy_real(real_logits), losses.accuracy_fake(fake_logits)

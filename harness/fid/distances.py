@@ -86,12 +86,18 @@ def fid(features_a: np.ndarray, features_b: np.ndarray, *, method: str = "eigh")
 
 def kid(features_a: np.ndarray, features_b: np.ndarray, *, subsets: int = 100, subset_size: int = 1000,
         seed: int = 0) -> tuple[float, float]:
-    """Unbiased KID (polynomial kernel (x.y/d + 1)^3), mean and std over random subsets."""
+    """Unbiased KID (polynomial kernel (x.y/d + 1)^3), mean and std over random subsets.
+
+    When both sets are no larger than the subset size, every subset is the
+    whole of both sets: KID is computed once and its std is NaN (not estimated).
+    """
     a = np.asarray(features_a, np.float64)
     b = np.asarray(features_b, np.float64)
     m = min(subset_size, len(a), len(b))
     if m < 2:
         raise ValueError("KID needs at least 2 samples in each set")
+    if m == len(a) == len(b):
+        subsets = 1  # every subset would be the whole of both sets: one value, no spread to estimate
     dim = a.shape[1]
     rng = np.random.default_rng(seed)
     values = np.empty(subsets)
@@ -103,7 +109,7 @@ def kid(features_a: np.ndarray, features_b: np.ndarray, *, subsets: int = 100, s
         kxy = (x @ y.T / dim + 1) ** 3
         values[i] = ((kxx.sum() - np.trace(kxx)) / (m * (m - 1)) + (kyy.sum() - np.trace(kyy)) / (m * (m - 1))
                      - 2 * kxy.mean())
-    return float(values.mean()), float(values.std())
+    return float(values.mean()), float(values.std()) if subsets > 1 else float("nan")
 
 
 def fid_sample_size_curve(real: np.ndarray, fake: np.ndarray, sizes: list[int], *, bootstraps: int = 5,
