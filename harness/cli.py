@@ -27,6 +27,8 @@ def build_parser() -> argparse.ArgumentParser:
     from harness import profiles
 
     parser = argparse.ArgumentParser(prog="harness", description="Benchmark conditional GANs on EuroSAT RGB.")
+    parser.add_argument("--plugins", action="append", default=[], metavar="DIR",
+                        help="a folder of your own variant modules (repeatable; also $HARNESS_PLUGINS, ':'-separated)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     data = sub.add_parser("data", help="fetch, verify and inspect the EuroSAT archive")
@@ -239,6 +241,11 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     args = build_parser().parse_args(argv)
     try:
+        from harness import registry
+
+        folders = args.plugins + [p for p in os.environ.get("HARNESS_PLUGINS", "").split(":") if p]
+        for folder in folders:
+            registry.load_plugins(folder)
         return COMMANDS[args.command](args)
     except HarnessError as exc:
         print(f"harness: error: {exc}", file=sys.stderr)

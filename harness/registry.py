@@ -36,7 +36,12 @@ def register_variant(fn: Factory) -> Factory:
     return fn
 
 
+ENTRY_POINT_GROUP = "harness.variants"
+
+
 def _load_builtin() -> None:
+    """Import the built-in variants, then those of installed packages that
+    declare an entry point in the group `harness.variants`."""
     global _loaded
     if _loaded:
         return
@@ -45,6 +50,36 @@ def _load_builtin() -> None:
 
     for module in pkgutil.iter_modules(variants.__path__):
         importlib.import_module(f"variants.{module.name}")
+    from importlib.metadata import entry_points
+
+    for entry in entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            entry.load()
+        except Exception as exc:
+            raise ConfigError(f"variant plugin {entry.name} ({entry.value}) failed to load: "
+                              f"{type(exc).__name__}: {exc}") from None
+
+
+def load_plugins(folder) -> list[str]:
+    """Import every .py file in `folder` (a user's own variants); returns the names they registered."""
+    import importlib.util
+    from pathlib import Path
+
+    _load_builtin()
+    folder = Path(folder).expanduser()
+    if not folder.is_dir():
+        raise ConfigError(f"--plugins {folder}: not a folder")
+    before = set(_REGISTRY)
+    for path in sorted(folder.glob("*.py")):
+        spec = importlib.util.spec_from_file_location(f"harness_user_plugins.{path.stem}", path)
+        module = importlib.util.module_from_spec(spec)
+        try:
+            spec.loader.exec_module(module)
+        except ConfigError:
+            raise
+        except Exception as exc:
+            raise ConfigError(f"{path}: failed to load as a variant plugin: {type(exc).__name__}: {exc}") from None
+    return sorted(set(_REGISTRY) - before)
 
 
 def list_variants(pattern: str = "*") -> list[str]:
