@@ -57,6 +57,16 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--resume", action="store_true", help="continue the run from its last checkpoint")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
 
+    sw = sub.add_parser("sweep", help="run the grid variant x seed (idempotent: finished cells are skipped)")
+    sw.add_argument("--variants", required=True, help="comma-separated names or wildcards, e.g. 'paper_dcgan,*norm*'")
+    sw.add_argument("--seeds", default="0", help="comma-separated seeds (default 0)")
+    sw.add_argument("--profile", default="cpu", help="smoke, cpu or paper (default: cpu)")
+    sw.add_argument("--jobs", type=int, default=1, help="cells trained at once (the cores are divided among them)")
+    sw.add_argument("--executor", default="local", help="local (default)")
+    sw.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    sw.add_argument("--out", metavar="DIR")
+    _data_arg(sw)
+
     ev = sub.add_parser("eval", help="evaluate a run's generator (FID/KID per class) into its metrics table")
     ev.add_argument("run_dir", metavar="RUN_DIR")
     ev.add_argument("--metrics", help="comma-separated: fid, kid (default: the run's eval.metrics)")
@@ -190,6 +200,26 @@ def cmd_generate(args) -> int:
     return 0
 
 
+def cmd_sweep(args) -> int:
+    from collections import Counter
+
+    from tabulate import tabulate
+
+    from harness import config, sweep
+
+    cells = sweep.expand(args.variants, args.seeds)
+    log.info("sweep: %d cells (%s x seeds %s), profile %s, %d job(s)", len(cells),
+             ", ".join(dict.fromkeys(c.variant for c in cells)), args.seeds, args.profile, args.jobs)
+    outcomes = sweep.sweep(cells, profile=args.profile, overrides=config.parse_assignments(args.set),
+                           out=args.out, data=args.data, jobs=args.jobs, executor=args.executor,
+                           on_result=lambda o: log.info("%s seed %d: %s", o.cell.variant, o.cell.seed, o.status))
+    print(tabulate([(o.cell.variant, o.cell.seed, o.status.split(":")[0], f"{o.seconds:.0f}", o.run_dir)
+                    for o in outcomes], headers=["variant", "seed", "status", "seconds", "run folder"]))
+    counts = Counter(o.status.split(":")[0] for o in outcomes)
+    print(", ".join(f"{counts.get(k, 0)} {k}" for k in ("done", "skipped", "busy", "failed", "diverged")))
+    return 0 if not (counts.get("failed") or counts.get("diverged")) else 1
+
+
 def cmd_eval(args) -> int:
     from tabulate import tabulate
 
@@ -233,7 +263,7 @@ def cmd_fid(args) -> int:
 
 COMMANDS = {"data": cmd_data, "variants": cmd_variants, "profiles": cmd_profiles, "config": cmd_config,
             "run": cmd_run, "generate": cmd_generate,
-            "eval": cmd_eval, "fid": cmd_fid}
+            "eval": cmd_eval, "fid": cmd_fid, "sweep": cmd_sweep}
 
 
 def main(argv: list[str] | None = None) -> int:

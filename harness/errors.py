@@ -24,6 +24,10 @@ class RunError(HarnessError):
     """A run folder cannot be created, resumed or read as asked."""
 
 
+class RunLocked(RunError):
+    """Another process holds the run's lock."""
+
+
 class RunDiverged(HarnessError):
     """Training produced a non-finite loss; the run folder keeps what was written."""
 

@@ -25,7 +25,7 @@ from pathlib import Path
 import pandas as pd
 
 from harness import atomicio
-from harness.errors import RunError
+from harness.errors import RunError, RunLocked
 
 METRIC_COLUMNS = ["run", "variant", "seed", "epoch", "class", "metric", "value", "n_real", "n_fake"]
 STEP_COLUMNS = ["epoch", "step", "d_loss", "g_loss", "d_acc_real", "d_acc_fake"]
@@ -41,6 +41,7 @@ def check_run_id(run_id: str) -> str:
 class RunDir:
     def __init__(self, path: Path | str):
         self.path = Path(path)
+        self.trained = True  # set False by the runner when a resumed run was already finished
 
     # Paths -------------------------------------------------------------
     @property
@@ -124,6 +125,6 @@ class RunDir:
                 with atomicio.exclusive_lock(self.lock_path):
                     yield
             except atomicio.LockHeld as exc:
-                raise RunError(f"{self.path}: another process (pid {exc}) is working on this run") from None
+                raise RunLocked(f"{self.path}: another process (pid {exc}) is working on this run") from None
 
         return held()

@@ -69,7 +69,8 @@ def devices() -> list[str]:
 
 def run(cfg: RunConfig, *, data=None, out: Path | str | None = None, run_id: str | None = None,
         resume: bool = False, progress: bool = False, on_step=None) -> RunDir:
-    """Train `cfg` into out/run_id (resuming it if asked). Returns the run folder."""
+    """Train `cfg` into out/run_id (resuming it if asked). Returns the run folder, whose
+    `trained` is False when a resumed run turned out to be finished already."""
     from harness import paths
     from harness.trainer import Trainer, TrainData
 
@@ -96,6 +97,7 @@ def run(cfg: RunConfig, *, data=None, out: Path | str | None = None, run_id: str
             _check_resumable(rd, record)
             if rd.status() == "done" and rd.read_record()["config"]["train.epochs"] == cfg.train.epochs:
                 log.info("%s is already done", rd.path)
+                rd.trained = False
                 return rd
             record["created"] = rd.read_record().get("created")
             record["resumed"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")

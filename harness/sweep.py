@@ -1,0 +1,115 @@
+"""`harness sweep`: the grid variant x seed, under identical conditions, idempotently.
+
+Every cell is an ordinary run folder (`<variant>-<profile>-s<seed>`), so:
+- a finished cell is skipped, an interrupted one resumes from its checkpoint;
+- a failed or diverged cell is recorded and the sweep carries on;
+- two sweeps over overlapping grids in one results folder never run a cell
+  twice: the run lock turns the second into "busy", and a later pass skips it as done.
+Identical conditions come from the runs themselves: for a seed, every variant
+sees the same data order, the same evaluation latents and the same real sample.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import multiprocessing
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness import config, registry, runner
+from harness.errors import ConfigError, HarnessError, RunDiverged, RunLocked
+from harness.rundir import RunDir
+
+
+@dataclass(frozen=True)
+class Cell:
+    variant: str
+    seed: int
+
+
+@dataclass
+class Outcome:
+    cell: Cell
+    status: str  # done | skipped | busy | failed: why | diverged: why
+    run_dir: str
+    seconds: float
+
+
+def expand(variant_patterns: str, seeds: str) -> list[Cell]:
+    """'paper_dcgan,*norm*' x '0,1' -> cells in pattern order, each variant once."""
+    names: list[str] = []
+    for pattern in [p.strip() for p in variant_patterns.split(",") if p.strip()]:
+        matched = registry.list_variants(pattern)
+        if not matched:
+            registry.get_factory(pattern)  # raises with close matches
+        names += [n for n in matched if n not in names]
+    try:
+        seed_list = [int(s) for s in seeds.split(",") if s.strip()]
+    except ValueError:
+        raise ConfigError(f"--seeds {seeds!r}: expected comma-separated integers, e.g. 0,1,2") from None
+    if not names or not seed_list:
+        raise ConfigError("a sweep needs at least one variant and one seed")
+    return [Cell(v, s) for v in names for s in seed_list]
+
+
+def run_cell(cell: Cell, profile: str, overrides: dict, out: str, data, threads: int | None = None) -> Outcome:
+    """Train one cell (resuming it if it was interrupted); never raises for a bad run."""
+    if threads:
+        _limit_threads(threads)
+    cfg = runner.resolve(cell.variant, profile=profile, seed=cell.seed, overrides=overrides)
+    rd = RunDir(Path(out) / runner.default_run_id(cfg))
+    started = time.perf_counter()
+    if rd.exists() and rd.status() == "done" and rd.read_record()["config"]["train.epochs"] == cfg.train.epochs:
+        return Outcome(cell, "skipped", str(rd.path), 0.0)
+    try:
+        trained = runner.run(cfg, data=data, out=out, resume=True).trained
+        status = "done" if trained else "skipped"  # finished by another sweep meanwhile
+    except RunDiverged as exc:
+        status = f"diverged: {exc}"
+    except RunLocked:
+        status = "busy"  # another sweep is training this cell right now
+    except HarnessError as exc:
+        status = f"failed: {exc}"
+    except Exception as exc:  # a bug in one cell must not stop the grid
+        status = f"failed: {type(exc).__name__}: {exc}"
+    return Outcome(cell, status, str(rd.path), time.perf_counter() - started)
+
+
+def _limit_threads(threads: int) -> None:
+    import tensorflow as tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(threads)
+    tf.config.threading.set_inter_op_parallelism_threads(threads)
+
+
+def sweep(cells: list[Cell], *, profile: str, overrides: dict | None = None, out=None, data=None,
+          jobs: int = 1, executor: str = "local", on_result=None) -> list[Outcome]:
+    from harness import paths
+
+    overrides = dict(overrides or {})
+    out = str(out or paths.results_dir())
+    for cell in cells:  # fail fast on a bad configuration, before any training
+        config.validate(runner.resolve(cell.variant, profile=profile, seed=cell.seed, overrides=overrides))
+    if executor != "local":
+        raise ConfigError(f"--executor {executor!r}: only 'local' is available in this version")
+    if jobs < 1:
+        raise ConfigError(f"--jobs {jobs}: must be >= 1")
+    results: list[Outcome] = []
+    if jobs == 1:
+        for cell in cells:
+            results.append(run_cell(cell, profile, overrides, out, data))
+            if on_result:
+                on_result(results[-1])
+        return results
+    threads = max(1, (os.cpu_count() or 1) // jobs)
+    context = multiprocessing.get_context("spawn")  # TensorFlow does not survive fork
+    with cf.ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+        futures = [pool.submit(run_cell, cell, profile, overrides, out, data, threads) for cell in cells]
+        for future in cf.as_completed(futures):
+            results.append(future.result())
+            if on_result:
+                on_result(results[-1])
+    order = {c: i for i, c in enumerate(cells)}
+    return sorted(results, key=lambda o: order[o.cell])
