@@ -192,15 +192,15 @@ class Trainer:
                 metric_rows += [self._metric_row({"epoch": epoch, "class": "", "metric": name, "value": value})
                                 for name, value in summary.items()]
                 self._log_epoch(epoch, summary)
-                if self._evaluation_due(epoch):
-                    metric_rows += [self._metric_row(r) for r in self.evaluator.evaluate(gan.generator, epoch)]
+                eval_rows = self.evaluator.evaluate(gan.generator, epoch) if self._evaluation_due(epoch) else []
+                metric_rows += [self._metric_row(r) for r in eval_rows]
                 grid = None
                 if epoch % cfg.log.sample_every == 0 or epoch == cfg.train.epochs:
                     grid = images.grid(gan.sample(eval_noise, eval_labels), eurosat.NUM_CLASSES,
                                        row_labels=list(eurosat.CLASSES))
                     images.save_png(run.sample_path(epoch), grid)
                 if writer is not None:
-                    self._tensorboard(writer, epoch, summary, grid)
+                    self._tensorboard(writer, epoch, summary, grid, eval_rows)
                 # Tables before the checkpoint: a kill in between is undone on
                 # resume by truncating the tables to the checkpoint's epoch.
                 self._record(step_rows, metric_rows)
@@ -268,12 +268,15 @@ class Trainer:
                  s["images_per_s"], s["wall_time_s"])
 
     @staticmethod
-    def _tensorboard(writer, epoch: int, summary: dict[str, float], grid) -> None:
+    def _tensorboard(writer, epoch: int, summary: dict[str, float], grid, eval_rows: list[dict]) -> None:
         import tensorflow as tf
 
         with writer.as_default(step=epoch):
             for name, value in summary.items():
                 tf.summary.scalar(name, value)
+            for row in eval_rows:
+                if math.isfinite(row["value"]):
+                    tf.summary.scalar(f"{row['metric']}/{row['class']}", row["value"])
             if grid is not None:
                 tf.summary.image("samples", grid[None], max_outputs=1)
         writer.flush()
