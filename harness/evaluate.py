@@ -128,9 +128,10 @@ class Evaluator:
             rows += self._distances(epoch, name, real, fake)
             if e.sample_sizes:
                 rows += self._curve(epoch, name, real, fake_all)
-        for metric in sorted({r["metric"] for r in rows if r["class"] in eurosat.CLASSES}):
+        for metric in ("fid", "kid", "kid_std"):  # one row per class each; the curve's rows have several N
             values = [r["value"] for r in rows if r["metric"] == metric and r["class"] in eurosat.CLASSES]
-            rows.append(_row(epoch, "mean", metric, float(np.mean(values)), None, e.n))
+            if values:
+                rows.append(_row(epoch, "mean", metric, float(np.mean(values)), None, e.n))
         rows += self._distances(epoch, "all", np.concatenate(pooled_real), np.concatenate(pooled_fake))
         fids = {r["class"]: r["value"] for r in rows if r["metric"] == "fid"}
         if fids:
