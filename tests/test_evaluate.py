@@ -127,3 +127,20 @@ def test_harness_eval_and_fid_commands(run_with_eval, eurosat_path, tmp_path):
     assert out.stdout.startswith("FID: ") and "N = 6 vs 6" in out.stdout and "KID: " in out.stdout
     bad = harness("fid", str(a), str(tmp_path / "missing"))
     assert bad.returncode == 2 and "missing: no such file or folder" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_sample_size_rows(eurosat_path, inception):
+    """The fid_sample_size protocol through the evaluator: FID at each N, the floor, FID-infinity."""
+    from harness.models import build_generator
+
+    cfg = small_eval(**{"eval.sample_sizes": "2,full", "eval.metrics": "fid"})
+    ev = Evaluator(cfg, dataset.load(eurosat_path), extractor=inception)
+    rows = ev.evaluate(build_generator(cfg.model, seed=0), 1)
+    forest = [r for r in rows if r["class"] == "Forest"]
+    by_metric = {}
+    for r in forest:
+        by_metric.setdefault(r["metric"], []).append(r)
+    assert [r["n_fake"] for r in by_metric["fid_at_n"]] == [2, N]
+    assert [r["n_real"] for r in by_metric["fid_real_floor"]] == [2]
+    assert len(by_metric["fid_inf"]) == 1 and len(by_metric["fid"]) == 1
+    assert not any(r["class"] == "mean" and r["metric"].startswith("fid_") for r in rows)
