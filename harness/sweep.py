@@ -61,11 +61,10 @@ def run_cell(cell: Cell, profile: str, overrides: dict, out: str, data, threads:
     cfg = runner.resolve(cell.variant, profile=profile, seed=cell.seed, overrides=overrides)
     rd = RunDir(Path(out) / runner.default_run_id(cfg))
     started = time.perf_counter()
-    if rd.exists() and rd.status() == "done" and rd.read_record()["config"]["train.epochs"] == cfg.train.epochs:
-        return Outcome(cell, "skipped", str(rd.path), 0.0)
     try:
+        # The runner decides "already finished" (and refuses a changed configuration) under the run lock.
         trained = runner.run(cfg, data=data, out=out, resume=True).trained
-        status = "done" if trained else "skipped"  # finished by another sweep meanwhile
+        status = "done" if trained else "skipped"
     except RunDiverged as exc:
         status = f"diverged: {exc}"
     except RunLocked:
