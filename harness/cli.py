@@ -56,13 +56,19 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--run-id", help="run folder name (default: <variant>-<profile>-s<seed>)")
     run.add_argument("--resume", action="store_true", help="continue the run from its last checkpoint")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    run.add_argument("--devices", default="1", help="data-parallel replicas: 1 (default), all GPUs, or N GPUs; "
+                     "the global batch stays train.batch_size")
 
     sw = sub.add_parser("sweep", help="run the grid variant x seed (idempotent: finished cells are skipped)")
     sw.add_argument("--variants", required=True, help="comma-separated names or wildcards, e.g. 'paper_dcgan,*norm*'")
     sw.add_argument("--seeds", default="0", help="comma-separated seeds (default 0)")
     sw.add_argument("--profile", default="cpu", help="smoke, cpu or paper (default: cpu)")
-    sw.add_argument("--jobs", type=int, default=1, help="cells trained at once (the cores are divided among them)")
-    sw.add_argument("--executor", default="local", help="local (default)")
+    sw.add_argument("--jobs", type=int, help="local executor: cells trained at once, the cores divided among them "
+                    "(default: one single-threaded cell per core, measured faster)")
+    sw.add_argument("--executor", default="local", help="local (default) or ray")
+    sw.add_argument("--address", help="ray: the cluster to join, e.g. ray://head:10001 or auto (default: a local Ray)")
+    sw.add_argument("--cpus-per-cell", type=float, default=1, help="ray: CPUs each cell asks for (default 1)")
+    sw.add_argument("--gpus-per-cell", type=float, default=0, help="ray: GPUs each cell asks for (default 0)")
     sw.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     sw.add_argument("--out", metavar="DIR")
     _data_arg(sw)
@@ -101,6 +107,7 @@ def _config_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--epochs", type=int, help="override the profile's epochs")
     p.add_argument("--split", help="train (the stratified 80%% train split) or all (every image, as the paper)")
+    p.add_argument("--precision", help="float32 (default) or mixed_float16 (GPUs; on a CPU it stays float32)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a configuration key, e.g. --set train.lr_g=1e-4 (repeatable)")
 
@@ -111,6 +118,8 @@ def _resolve(args):
     overrides = config.parse_assignments(args.set)
     if args.split is not None:
         overrides["data.split"] = args.split
+    if args.precision is not None:
+        overrides["train.precision"] = args.precision
     return runner.resolve(args.variant, profile=args.profile, seed=args.seed, epochs=args.epochs,
                           overrides=overrides)
 
@@ -183,7 +192,8 @@ def cmd_run(args) -> int:
 
     cfg = _resolve(args)
     progress = not args.no_progress and sys.stderr.isatty()
-    rd = runner.run(cfg, data=args.data, out=args.out, run_id=args.run_id, resume=args.resume, progress=progress)
+    rd = runner.run(cfg, data=args.data, out=args.out, run_id=args.run_id, resume=args.resume, progress=progress,
+                    devices=args.devices)
     print(f"{rd.path}: {rd.status()}")
     return 0
 
@@ -208,10 +218,12 @@ def cmd_sweep(args) -> int:
     from harness import config, sweep
 
     cells = sweep.expand(args.variants, args.seeds)
-    log.info("sweep: %d cells (%s x seeds %s), profile %s, %d job(s)", len(cells),
-             ", ".join(dict.fromkeys(c.variant for c in cells)), args.seeds, args.profile, args.jobs)
+    how = f"{args.jobs or sweep.default_jobs(len(cells))} job(s)" if args.executor == "local" else args.executor
+    log.info("sweep: %d cells (%s x seeds %s), profile %s, %s", len(cells),
+             ", ".join(dict.fromkeys(c.variant for c in cells)), args.seeds, args.profile, how)
     outcomes = sweep.sweep(cells, profile=args.profile, overrides=config.parse_assignments(args.set),
                            out=args.out, data=args.data, jobs=args.jobs, executor=args.executor,
+                           address=args.address, cpus_per_cell=args.cpus_per_cell, gpus_per_cell=args.gpus_per_cell,
                            on_result=lambda o: log.info("%s seed %d: %s", o.cell.variant, o.cell.seed, o.status))
     print(tabulate([(o.cell.variant, o.cell.seed, o.status.split(":")[0], f"{o.seconds:.0f}", o.run_dir)
                     for o in outcomes], headers=["variant", "seed", "status", "seconds", "run folder"]))

@@ -25,6 +25,7 @@ G_LABEL_MODES = ("onehot", "embedding")
 D_LABEL_MODES = ("onehot", "embedding", "projection")
 LOSSES = ("bce", "hinge")
 AUGMENTS = ("none", "diffaugment")
+PRECISIONS = ("float32", "mixed_float16")
 SPLITS = ("train", "all")
 EVAL_METRICS = ("fid", "kid")
 EVAL_PROTOCOLS = ("paper", "full")
@@ -77,6 +78,7 @@ class TrainConfig:
     beta_2: float = 0.999
     loss: str = "bce"
     augment: str = "none"  # diffaugment: color, translation, cutout on real and fake before D
+    precision: str = "float32"  # mixed_float16 on GPUs: float16 compute, float32 weights, loss scaling
 
 
 @dataclass
@@ -249,6 +251,7 @@ def validate(cfg: RunConfig) -> RunConfig:
         _check(0 <= getattr(t, key) < 1, f"train.{key}", getattr(t, key), "must be in [0, 1)")
     _check(t.loss in LOSSES, "train.loss", t.loss, f"must be one of {', '.join(LOSSES)}")
     _check(t.augment in AUGMENTS, "train.augment", t.augment, f"must be one of {', '.join(AUGMENTS)}")
+    _check(t.precision in PRECISIONS, "train.precision", t.precision, f"must be one of {', '.join(PRECISIONS)}")
     _check(d.split in SPLITS, "data.split", d.split, f"must be one of {', '.join(SPLITS)}")
     _check(0 < d.fraction <= 1, "data.fraction", d.fraction, "must be in (0, 1]")
     _check(d.per_class >= 0, "data.per_class", d.per_class, "must be >= 0")

@@ -23,14 +23,15 @@ def _gamma_init(seed_gen: keras.random.SeedGenerator):
     return keras.initializers.RandomNormal(1.0, 0.02, seed=seed_gen)
 
 
-def _norm(x, norm: str, seeds, name: str):
+def _norm(x, norm: str, seeds, name: str, sync: bool = False):
+    # sync: statistics over the global batch when data-parallel, so R replicas normalise as one device does.
     if norm == "batch":
         return layers.BatchNormalization(momentum=0.9, epsilon=1e-5, gamma_initializer=_gamma_init(seeds),
-                                         name=name)(x)
+                                         synchronized=sync, name=name)(x)
     return x
 
 
-def build_generator(cfg: ModelConfig, *, seed: int = 0) -> keras.Model:
+def build_generator(cfg: ModelConfig, *, seed: int = 0, sync_bn: bool = False) -> keras.Model:
     """(noise [B, noise_dim], label int [B]) -> image [B, 64, 64, 3] in [-1, 1]."""
     g = cfg.g
     seeds = keras.random.SeedGenerator(seed)
@@ -46,12 +47,12 @@ def build_generator(cfg: ModelConfig, *, seed: int = 0) -> keras.Model:
     x = layers.Concatenate(name="noise_label")([noise, code])
     x = layers.Dense(4 * 4 * filters[0], use_bias=use_bias, kernel_initializer=_init(seeds), name="project")(x)
     x = layers.Reshape((4, 4, filters[0]), name="to_4x4")(x)
-    x = _norm(x, g.norm, seeds, "project_bn")
+    x = _norm(x, g.norm, seeds, "project_bn", sync_bn)
     x = layers.ReLU(name="project_relu")(x)
     for i, f in enumerate(filters[1:], start=1):
         x = layers.Conv2DTranspose(f, g.kernel_size, strides=2, padding="same", use_bias=use_bias,
                                    kernel_initializer=_init(seeds), name=f"up{i}")(x)
-        x = _norm(x, g.norm, seeds, f"up{i}_bn")
+        x = _norm(x, g.norm, seeds, f"up{i}_bn", sync_bn)
         x = layers.ReLU(name=f"up{i}_relu")(x)
     x = layers.Conv2D(IMAGE_SHAPE[-1], g.kernel_size, padding="same", kernel_initializer=_init(seeds),
                       name="to_rgb")(x)
@@ -59,7 +60,7 @@ def build_generator(cfg: ModelConfig, *, seed: int = 0) -> keras.Model:
     return keras.Model([noise, label], image, name="generator")
 
 
-def build_discriminator(cfg: ModelConfig, *, seed: int = 0) -> keras.Model:
+def build_discriminator(cfg: ModelConfig, *, seed: int = 0, sync_bn: bool = False) -> keras.Model:
     """(image [B, 64, 64, 3], label int [B]) -> real/fake logit [B, 1].
 
     Label conditioning: "onehot" broadcasts the one-hot vector to 10 extra
@@ -99,7 +100,7 @@ def build_discriminator(cfg: ModelConfig, *, seed: int = 0) -> keras.Model:
         x = wrap(layers.Conv2D(f, d.kernel_size, strides=2, padding="same", use_bias=use_bias,
                                kernel_initializer=_init(seeds), name=f"down{i}"))(x)
         if d.norm == "batch":
-            x = _norm(x, d.norm, seeds, f"down{i}_bn")
+            x = _norm(x, d.norm, seeds, f"down{i}_bn", sync_bn)
         x = layers.LeakyReLU(d.leaky_slope, name=f"down{i}_lrelu")(x)
     h = layers.Flatten(name="flatten")(x)
     logit = wrap(layers.Dense(1, kernel_initializer=_init(seeds), dtype="float32", name="logit"))(h)

@@ -61,19 +61,22 @@ def versions() -> dict[str, str]:
             "pillow": PIL.__version__, "platform": platform.platform()}
 
 
-def devices() -> list[str]:
+def visible_devices() -> list[str]:
     import tensorflow as tf
 
     return [d.name for d in tf.config.list_logical_devices()]
 
 
 def run(cfg: RunConfig, *, data=None, out: Path | str | None = None, run_id: str | None = None,
-        resume: bool = False, progress: bool = False, on_step=None) -> RunDir:
+        resume: bool = False, progress: bool = False, on_step=None, devices: str | int | None = None) -> RunDir:
     """Train `cfg` into out/run_id (resuming it if asked). Returns the run folder, whose
     `trained` is False when a resumed run turned out to be finished already."""
+    from harness import devices as devices_mod
     from harness import paths
     from harness.trainer import Trainer, TrainData
 
+    devices_mod.parse_devices(devices)  # a bad --devices fails before anything is written
+    cfg.train.precision = devices_mod.effective_precision(cfg.train.precision)
     run_id = check_run_id(run_id or default_run_id(cfg))
     rd = RunDir(Path(out or paths.results_dir()) / run_id)
     ds = dataset.load(data)
@@ -84,7 +87,8 @@ def run(cfg: RunConfig, *, data=None, out: Path | str | None = None, run_id: str
         "data": {"digest": ds.digest, "source": ds.source, "n_train": int(len(idx)),
                  "per_class": np.bincount(ds.labels[idx], minlength=10).tolist()},
         "versions": versions(),
-        "devices": devices(),
+        "devices": visible_devices(),
+        "replicas": str(devices_mod.parse_devices(devices)),
     }
     if rd.path.exists() and not rd.exists() and any(p.name != ".lock" for p in rd.path.iterdir()):
         raise RunError(f"{rd.path}: exists and is not a run folder; choose another --run-id or --out")
@@ -115,7 +119,7 @@ def run(cfg: RunConfig, *, data=None, out: Path | str | None = None, run_id: str
 
                 evaluator = Evaluator(cfg, ds)
             trainer = Trainer(cfg, TrainData(ds.images[idx], ds.labels[idx]), rd, progress=progress,
-                              on_step=on_step, evaluator=evaluator)
+                              on_step=on_step, evaluator=evaluator, devices=devices)
             trainer.fit()
             rd.set_status("done")
             log.info("run %s done: %s", run_id, rd.path)
@@ -141,7 +145,10 @@ def run(cfg: RunConfig, *, data=None, out: Path | str | None = None, run_id: str
 
 def _check_resumable(rd: RunDir, record: dict) -> None:
     old = rd.read_record()
-    changes = config.diff(old.get("config", {}), record["config"], ignore=RESUMABLE_CHANGES)
+    # A key added by a later harness version did not exist when the run started: it ran with the default.
+    defaults = config.flatten(config.RunConfig())
+    old_config = {**{k: defaults[k] for k in record["config"] if k in defaults}, **old.get("config", {})}
+    changes = config.diff(old_config, record["config"], ignore=RESUMABLE_CHANGES)
     if old.get("data", {}).get("digest") != record["data"]["digest"]:
         changes.append(f"data digest: {old.get('data', {}).get('digest')} -> {record['data']['digest']}")
     if changes:

@@ -43,7 +43,8 @@ def test_sweep_is_idempotent_and_records_failures(eurosat_path, tmp_path, monkey
 
     monkeypatch.setattr(trainer.Trainer, "fit", failing_fit)
     cells = sweep.expand("paper_dcgan,ttur", "1")
-    out = sweep.sweep(cells, profile="smoke", overrides={"train.epochs": "1"}, out=tmp_path, data=eurosat_path)
+    out = sweep.sweep(cells, profile="smoke", overrides={"train.epochs": "1"}, out=tmp_path, data=eurosat_path,
+                      jobs=1)  # in-process, so the patched fit applies
     assert out[0].status == "failed: RuntimeError: simulated bug" and out[1].status == "done"
     assert RunDir(tmp_path / "paper_dcgan-smoke-s1").status() == "failed: RuntimeError: simulated bug"
 
@@ -52,7 +53,8 @@ def test_sweep_is_idempotent_and_records_failures(eurosat_path, tmp_path, monkey
 @pytest.mark.eurosat
 def test_two_concurrent_sweeps_run_each_cell_once(eurosat_path, tmp_path):
     cmd = [sys.executable, "-m", "harness", "sweep", "--variants", "paper_dcgan,hinge_loss", "--seeds", "0,1",
-           "--profile", "smoke", "--set", "train.epochs=1", "--out", str(tmp_path), "--data", str(eurosat_path)]
+           "--profile", "smoke", "--jobs", "1", "--set", "train.epochs=1", "--out", str(tmp_path),
+           "--data", str(eurosat_path)]
     procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
     outputs = [p.communicate(timeout=600) for p in procs]
     assert all(p.returncode == 0 for p in procs), [o[1][-1500:] for o in outputs]
@@ -65,3 +67,70 @@ def test_two_concurrent_sweeps_run_each_cell_once(eurosat_path, tmp_path):
             assert len(steps) == 5 and steps["step"].is_unique
     done = sum(o[0].count(" done ") for o in outputs)
     assert done == 4, [o[0] for o in outputs]
+
+
+@pytest.fixture
+def local_ray(isolated_env):
+    """A Ray instance on loopback with 2 CPUs, started by the test (the CI stand-in for a cluster)."""
+    ray = pytest.importorskip("ray")
+    ray.init(num_cpus=2, address="local", include_dashboard=False, log_to_driver=False)
+    yield ray
+    ray.shutdown()
+
+
+@pytest.mark.slow
+@pytest.mark.eurosat
+def test_ray_executor_runs_cells_as_tasks_into_the_same_layout(local_ray, eurosat_path, tmp_path):
+    cells = sweep.expand("paper_dcgan,ttur", "0")
+    overrides = {"train.epochs": "1"}
+    out = sweep.sweep(cells, profile="smoke", overrides=overrides, out=tmp_path, data=eurosat_path,
+                      executor="ray")
+    assert [o.status for o in out] == ["done", "done"]
+    for cell in cells:
+        rd = RunDir(tmp_path / f"{cell.variant}-smoke-s{cell.seed}")
+        assert rd.status() == "done" and len(rd.steps()) == 5 and rd.last_checkpoint.is_file()
+    again = sweep.sweep(cells, profile="smoke", overrides=overrides, out=tmp_path, data=eurosat_path,
+                        executor="ray")
+    assert [o.status for o in again] == ["skipped", "skipped"]
+    # Same grid, local executor: the cells are recognised as done, so the layouts are the same.
+    assert [o.status for o in sweep.sweep(cells, profile="smoke", overrides=overrides, out=tmp_path,
+                                          data=eurosat_path)] == ["skipped", "skipped"]
+
+    # Copy-back (in the same Ray instance, whose workers are warm): a worker that cannot write to the
+    # driver's folder trains into its own, and the driver unpacks the folder.
+    from harness import ray_executor
+
+    worker_disk, driver_disk = tmp_path / "worker", tmp_path / "driver"
+    cells = sweep.expand("paper_dcgan", "3")
+
+    def run_cell_elsewhere(cell, profile, overrides, out, data, threads):
+        return sweep.run_cell(cell, profile, overrides, str(worker_disk), data, threads)
+
+    out = ray_executor.sweep(cells, run_cell_elsewhere, profile="smoke", overrides={"train.epochs": "1"},
+                             out=str(driver_disk), data=eurosat_path, address=None, copy_back="always")
+    assert out[0].status == "done"
+    copied = RunDir(driver_disk / "paper_dcgan-smoke-s3")
+    assert copied.status() == "done" and not copied.lock_path.exists()
+    original = RunDir(worker_disk / "paper_dcgan-smoke-s3")
+    assert copied.steps().equals(original.steps())
+    assert copied.last_checkpoint.read_bytes() == original.last_checkpoint.read_bytes()
+    assert not [p for p in driver_disk.iterdir() if p.name.startswith(".")]  # no staging left behind
+
+
+def test_ray_executor_errors_are_one_line(monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_ray(name, *args, **kwargs):
+        if name == "ray":
+            raise ImportError("no ray")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_ray)
+    with pytest.raises(ConfigError, match=r"pip install 'harness\[ray\]'"):
+        sweep.sweep(sweep.expand("paper_dcgan", "0"), profile="smoke", executor="ray")
+    with pytest.raises(ConfigError, match="--executor 'slurm'"):
+        sweep.sweep(sweep.expand("paper_dcgan", "0"), profile="smoke", executor="slurm")
+    with pytest.raises(ConfigError, match="--address is for --executor ray"):
+        sweep.sweep(sweep.expand("paper_dcgan", "0"), profile="smoke", address="auto")
