@@ -59,6 +59,15 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--devices", default="1", help="data-parallel replicas: 1 (default), all GPUs, or N GPUs; "
                      "the global batch stays train.batch_size")
 
+    clf = sub.add_parser("classifier", help="the reference EuroSAT classifier behind the domain metrics")
+    clf_sub = clf.add_subparsers(dest="classifier_command", required=True, metavar="ACTION")
+    clf_train = clf_sub.add_parser("train", help="train it on the train split (or load the cached one) and report "
+                                   "test accuracy, per-class accuracy and the confusion matrix")
+    _data_arg(clf_train)
+    clf_train.add_argument("--seed", type=int, default=0)
+    clf_train.add_argument("--epochs", type=int, help="override the recipe's epochs (a different cache entry)")
+    clf_train.add_argument("--retrain", action="store_true", help="train again even if a cached one exists")
+
     sw = sub.add_parser("sweep", help="run the grid variant x seed (idempotent: finished cells are skipped)")
     sw.add_argument("--variants", required=True, help="comma-separated names or wildcards, e.g. 'paper_dcgan,*norm*'")
     sw.add_argument("--seeds", default="0", help="comma-separated seeds (default 0)")
@@ -75,7 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     ev = sub.add_parser("eval", help="evaluate a run's generator (FID/KID per class) into its metrics table")
     ev.add_argument("run_dir", metavar="RUN_DIR")
-    ev.add_argument("--metrics", help="comma-separated: fid, kid (default: the run's eval.metrics)")
+    ev.add_argument("--metrics", help="comma-separated: fid, kid, fidelity, domain_fid, memorisation, cas, "
+                    "augmentation, or the groups inception and domain (default: the run's eval.metrics)")
     ev.add_argument("--n", type=int, help="generated images per class (default: the run's eval.n)")
     ev.add_argument("--protocol", help="paper (n real vs n generated) or full (every real image of the class)")
     ev.add_argument("--epoch", type=int, help="a kept generator epoch (default: the latest checkpoint)")
@@ -210,6 +220,26 @@ def cmd_generate(args) -> int:
     return 0
 
 
+def cmd_classifier(args) -> int:
+    from tabulate import tabulate
+
+    from harness import classifier, dataset, eurosat
+
+    ds = dataset.load(args.data)
+    recipe = classifier.Recipe() if args.epochs is None else classifier.Recipe(epochs=args.epochs)
+    if args.epochs is not None and args.epochs < 1:
+        raise HarnessError(f"--epochs {args.epochs}: must be >= 1")
+    ref = classifier.reference(ds, recipe, seed=args.seed, retrain=args.retrain, progress=sys.stderr.isatty())
+    test = ref.info["test"]
+    print(f"test accuracy {test['accuracy']:.4f} on {test['n']} images; trained in "
+          f"{ref.info['train_seconds'] / 60:.1f} min")
+    print(tabulate(sorted(test["per_class"].items()), headers=["class", "accuracy"], floatfmt=".4f"))
+    short = [c[:6] for c in eurosat.CLASSES]
+    print("confusion matrix (rows: true class, columns: predicted)")
+    print(tabulate([[c] + row for c, row in zip(eurosat.CLASSES, test["confusion"])], headers=["true"] + short))
+    return 0
+
+
 def cmd_sweep(args) -> int:
     from collections import Counter
 
@@ -243,12 +273,20 @@ def cmd_eval(args) -> int:
         if value is not None:
             overrides[key] = value
     rows = evaluate_run(args.run_dir, data=args.data, epoch=args.epoch, overrides=overrides)
-    table = {}
+    table, confusion = {}, {}
     for r in rows:
-        table.setdefault(r["class"], {})[r["metric"]] = r["value"]
+        if r["metric"].startswith("predicted_as:"):
+            confusion.setdefault(r["class"], {})[r["metric"].split(":", 1)[1]] = r["value"]
+        else:
+            table.setdefault(r["class"], {})[r["metric"]] = r["value"]
     metrics = sorted({m for v in table.values() for m in v})
     print(tabulate([[c] + [v.get(m) for m in metrics] for c, v in table.items()], headers=["class"] + metrics,
                    floatfmt=".4g"))
+    if confusion:
+        columns = list(next(iter(confusion.values())))
+        print("generated class (rows) as the reference classifier labels it (columns), share")
+        print(tabulate([[c] + [v[k] for k in columns] for c, v in confusion.items()],
+                       headers=["generated"] + [k[:6] for k in columns], floatfmt=".2f"))
     return 0
 
 
@@ -275,7 +313,7 @@ def cmd_fid(args) -> int:
 
 COMMANDS = {"data": cmd_data, "variants": cmd_variants, "profiles": cmd_profiles, "config": cmd_config,
             "run": cmd_run, "generate": cmd_generate,
-            "eval": cmd_eval, "fid": cmd_fid, "sweep": cmd_sweep}
+            "eval": cmd_eval, "fid": cmd_fid, "sweep": cmd_sweep, "classifier": cmd_classifier}
 
 
 def main(argv: list[str] | None = None) -> int:

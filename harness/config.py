@@ -27,7 +27,10 @@ LOSSES = ("bce", "hinge")
 AUGMENTS = ("none", "diffaugment")
 PRECISIONS = ("float32", "mixed_float16")
 SPLITS = ("train", "all")
-EVAL_METRICS = ("fid", "kid")
+EVAL_METRICS = ("fid", "kid", "fidelity", "domain_fid", "memorisation", "cas", "augmentation")
+INCEPTION_METRICS = ("fid", "kid")
+DOMAIN_METRICS = ("fidelity", "domain_fid", "memorisation", "cas", "augmentation")
+METRIC_ALIASES = {"domain": DOMAIN_METRICS, "inception": INCEPTION_METRICS}
 EVAL_PROTOCOLS = ("paper", "full")
 REFERENCE_SPLITS = ("", "train", "val", "test", "all")
 SQRT_METHODS = ("eigh", "sqrtm")
@@ -111,6 +114,13 @@ class EvalConfig:
     sqrt: str = "eigh"  # matrix square root: eigh or sqrtm (see harness.fid.distances)
     jpeg_quality: int = 0  # re-encode generated images as JPEG at this quality first (0: off)
     batch: int = 50
+    # EuroSAT domain metrics (harness.domain), judged by the cached reference classifier:
+    domain_every: int = 0  # label fidelity + domain FID/KID every k epochs during training (0: off)
+    cas_steps: int = 0  # training steps of the train-on-generated classifier (0: the reference recipe's)
+    augment_k: str = "10,50,250"  # real images per class in the augmentation-gain experiment
+    augment_synthetic: int = 500  # generated images per class added to them
+    augment_steps: int = 1000  # training steps of each augmentation classifier (the same for every k)
+    augment_seeds: str = "0,1,2"
 
 
 @dataclass
@@ -262,7 +272,8 @@ def validate(cfg: RunConfig) -> RunConfig:
     _check(log.keep_every >= 0, "log.keep_every", log.keep_every, "must be >= 0")
     e = cfg.eval
     unknown = [m for m in metric_list(e.metrics) if m not in EVAL_METRICS]
-    _check(not unknown, "eval.metrics", e.metrics, f"may only list {', '.join(EVAL_METRICS)}")
+    _check(not unknown, "eval.metrics", e.metrics,
+           f"may only list {', '.join(EVAL_METRICS)} (or the groups {', '.join(METRIC_ALIASES)})")
     _check(e.every >= 0, "eval.every", e.every, "must be >= 0")
     _check(e.n >= 2, "eval.n", e.n, "must be >= 2")
     _check(e.protocol in EVAL_PROTOCOLS, "eval.protocol", e.protocol, f"must be one of {', '.join(EVAL_PROTOCOLS)}")
@@ -273,6 +284,17 @@ def validate(cfg: RunConfig) -> RunConfig:
            "must be 0 (off) or 1..100")
     _check(e.bootstraps >= 1, "eval.bootstraps", e.bootstraps, "must be >= 1")
     _check(e.batch >= 1, "eval.batch", e.batch, "must be >= 1")
+    _check(e.domain_every >= 0, "eval.domain_every", e.domain_every, "must be >= 0")
+    for key in ("cas_steps", "augment_synthetic"):
+        _check(getattr(e, key) >= 0, f"eval.{key}", getattr(e, key), "must be >= 0")
+    _check(e.augment_steps >= 1, "eval.augment_steps", e.augment_steps, "must be >= 1")
+    for key in ("augment_k", "augment_seeds"):
+        try:
+            values = int_list(getattr(e, key))
+        except ValueError:
+            values = []
+        _check(bool(values) and min(values) >= (1 if key == "augment_k" else 0), f"eval.{key}",
+               getattr(e, key), "must be comma-separated integers" + (" >= 1" if key == "augment_k" else ""))
     try:
         sizes = sample_sizes(e.sample_sizes)
     except ValueError:
@@ -285,7 +307,15 @@ def validate(cfg: RunConfig) -> RunConfig:
 
 
 def metric_list(text: str) -> list[str]:
-    return [m.strip() for m in text.split(",") if m.strip()]
+    """"fid,domain" -> ['fid', 'fidelity', 'domain_fid', ...]: aliases expanded, order kept, no repeats."""
+    out: list[str] = []
+    for name in (m.strip() for m in text.split(",") if m.strip()):
+        out += [m for m in METRIC_ALIASES.get(name, (name,)) if m not in out]
+    return out
+
+
+def int_list(text: str) -> list[int]:
+    return [int(p) for p in text.split(",") if p.strip()]
 
 
 def sample_sizes(text: str) -> list[int]:

@@ -52,8 +52,10 @@ def jpeg_roundtrip(pixels: np.ndarray, quality: int) -> np.ndarray:
 class Evaluator:
     """Holds the extractor and the reference images of one run's protocol."""
 
-    def __init__(self, cfg: RunConfig, ds: dataset.EuroSAT, *, extractor=None):
+    def __init__(self, cfg: RunConfig, ds: dataset.EuroSAT, *, extractor=None, out_dir=None, reference=None):
         self.cfg, self.ds = cfg, ds
+        self.out_dir = out_dir  # where domain metrics save their figures (the run folder's domain/)
+        self._reference, self._domain = reference, None
         e = cfg.eval
         self.metrics = config_mod.metric_list(e.metrics)
         self.reference_split = e.reference or cfg.data.split
@@ -67,6 +69,21 @@ class Evaluator:
 
             self._extractor = InceptionFeatures(batch_size=self.cfg.eval.batch)
         return self._extractor
+
+    @property
+    def domain(self):
+        """The domain metrics, with the reference classifier (trained once and cached, if it is not yet)."""
+        if self._domain is None:
+            from harness import classifier, domain, runner
+
+            ref = self._reference or classifier.reference(self.ds, split_seed=self.cfg.data.split_seed)
+            self._domain = domain.DomainMetrics(self, ref, train_idx=runner.training_indices(self.ds, self.cfg),
+                                                out_dir=self.out_dir)
+        return self._domain
+
+    def evaluate_domain_curve(self, generator, epoch: int) -> list[dict]:
+        """The cheap domain metrics tracked during training (eval.domain_every)."""
+        return self.domain.evaluate(generator, epoch, ["fidelity", "domain_fid"])
 
     # Real side ---------------------------------------------------------
     def real_indices(self, cls: int) -> np.ndarray:
@@ -111,6 +128,14 @@ class Evaluator:
 
     # Metrics -----------------------------------------------------------
     def evaluate(self, generator, epoch: int) -> list[dict]:
+        """The requested metrics: Inception ones (per class, mean, pooled), then domain ones."""
+        rows = self.evaluate_inception(generator, epoch) if set(self.metrics) & set(config_mod.INCEPTION_METRICS) \
+            else []
+        if set(self.metrics) & set(config_mod.DOMAIN_METRICS):
+            rows += self.domain.evaluate(generator, epoch, self.metrics)
+        return rows
+
+    def evaluate_inception(self, generator, epoch: int) -> list[dict]:
         """Rows for every class, their mean, and all classes pooled."""
         e = self.cfg.eval
         if "fid" in self.metrics and e.n < distances.FEATURE_DIM:
@@ -189,7 +214,7 @@ def evaluate_run(run_dir, *, data=None, epoch: int | None = None, overrides: dic
         if ds.digest != record["data"]["digest"]:
             raise RunError(f"{ds.source}: content digest {ds.digest[:12]}... is not the run's "
                            f"{record['data']['digest'][:12]}...; pass --data with the archive the run used")
-        rows = Evaluator(cfg, ds).evaluate(generator, at_epoch)
+        rows = Evaluator(cfg, ds, out_dir=rd.path / "domain").evaluate(generator, at_epoch)
         rows = [{"run": rd.run_id, "variant": cfg.variant, "seed": cfg.seed, **r} for r in rows]
         new = pd.DataFrame(rows, columns=METRIC_COLUMNS)
         old = rd.metrics()

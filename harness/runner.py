@@ -114,10 +114,10 @@ def run(cfg: RunConfig, *, data=None, out: Path | str | None = None, run_id: str
             log.info("run %s: %s, profile %s, seed %d, %d training images, devices %s", run_id, cfg.variant,
                      cfg.profile, cfg.seed, len(idx), ", ".join(record["devices"]))
             evaluator = None
-            if config.metric_list(cfg.eval.metrics):
+            if config.metric_list(cfg.eval.metrics) or cfg.eval.domain_every:
                 from harness.evaluate import Evaluator
 
-                evaluator = Evaluator(cfg, ds)
+                evaluator = Evaluator(cfg, ds, out_dir=rd.path / "domain")
             trainer = Trainer(cfg, TrainData(ds.images[idx], ds.labels[idx]), rd, progress=progress,
                               on_step=on_step, evaluator=evaluator, devices=devices)
             trainer.fit()

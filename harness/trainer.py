@@ -257,6 +257,8 @@ class Trainer:
                                 for name, value in summary.items()]
                 self._log_epoch(epoch, summary)
                 eval_rows = self.evaluator.evaluate(gan.generator, epoch) if self._evaluation_due(epoch) else []
+                if self._domain_curve_due(epoch) and not {r["metric"] for r in eval_rows} & {"label_fidelity"}:
+                    eval_rows += self.evaluator.evaluate_domain_curve(gan.generator, epoch)
                 metric_rows += [self._metric_row(r) for r in eval_rows]
                 grid = None
                 if epoch % cfg.log.sample_every == 0 or epoch == cfg.train.epochs:
@@ -316,7 +318,12 @@ class Trainer:
 
     def _evaluation_due(self, epoch: int) -> bool:
         every = self.cfg.eval.every
-        return self.evaluator is not None and (epoch == self.cfg.train.epochs or (every and epoch % every == 0))
+        return (self.evaluator is not None and bool(self.evaluator.metrics)
+                and (epoch == self.cfg.train.epochs or bool(every and epoch % every == 0)))
+
+    def _domain_curve_due(self, epoch: int) -> bool:
+        every = self.cfg.eval.domain_every
+        return self.evaluator is not None and bool(every) and epoch % every == 0
 
     def _record(self, step_rows: list[dict], metric_rows: list[dict]) -> None:
         import pandas as pd
@@ -339,7 +346,7 @@ class Trainer:
             for name, value in summary.items():
                 tf.summary.scalar(name, value)
             for row in eval_rows:
-                if math.isfinite(row["value"]):
+                if math.isfinite(row["value"]) and ":" not in row["metric"]:  # confusion rows stay in the table
                     tf.summary.scalar(f"{row['metric']}/{row['class']}", row["value"])
             if grid is not None:
                 tf.summary.image("samples", grid[None], max_outputs=1)

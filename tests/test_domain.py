@@ -1,0 +1,149 @@
+"""The reference classifier and the EuroSAT domain metrics, on real EuroSAT.
+
+The metrics are checked against generators whose answer is known: one that
+copies training images (must be flagged as memorising, with label fidelity
+equal to the classifier's accuracy on those images) and one that returns
+held-out real images (must not be flagged).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from harness import classifier, config, dataset, eurosat, runner
+from harness.domain import DomainMetrics, nearest
+from harness.evaluate import Evaluator
+
+pytestmark = [pytest.mark.eurosat]
+TINY = classifier.Recipe(width=8, epochs=0, min_steps=120, batch_size=64)
+
+
+@pytest.fixture(scope="module")
+def ds(eurosat_path):
+    return dataset.load(eurosat_path)
+
+
+@pytest.fixture(scope="module")
+def tiny_reference(ds, session_cache):
+    """A small reference classifier (a minute of training), cached in the tests' session cache."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("HARNESS_CACHE", str(session_cache))
+    try:
+        yield classifier.reference(ds, TINY)
+    finally:
+        mp.undo()
+
+
+class ImageBank:
+    """A stand-in generator that returns given real images of the requested class, ignoring the noise."""
+
+    def __init__(self, ds, pool: np.ndarray):
+        self.by_class = {c: ds.images[pool[ds.labels[pool] == c]] for c in range(eurosat.NUM_CLASSES)}
+        self.taken = {c: 0 for c in self.by_class}
+
+    def __call__(self, inputs, training=False):
+        noise, labels = inputs
+        cls = int(np.asarray(labels)[0])
+        bank = self.by_class[cls]
+        idx = np.arange(len(labels)) % len(bank)
+        return bank[idx].astype(np.float32) / 127.5 - 1.0
+
+
+def _metrics(ds, reference, tmp_path, **eval_overrides):
+    overrides = {"eval.n": "40", "eval.metrics": "domain", **{f"eval.{k}": str(v) for k, v in eval_overrides.items()}}
+    cfg = runner.resolve("paper_dcgan", profile="smoke", overrides=overrides)
+    ev = Evaluator(cfg, ds, out_dir=tmp_path, reference=reference)
+    return cfg, ev
+
+
+def test_tiny_classifier_learns_and_is_cached(ds, tiny_reference, monkeypatch):
+    test = tiny_reference.info["test"]
+    assert test["accuracy"] > 0.35, test  # chance is 0.10; 120 steps of a width-8 net
+    assert np.array(test["confusion"]).sum() == test["n"] == len(dataset.split_indices(ds.labels, "test", seed=0))
+    assert set(test["per_class"]) == set(eurosat.CLASSES)
+    # The second request is served from the cache: no training.
+    monkeypatch.setattr(classifier, "train", lambda *a, **k: pytest.fail("retrained a cached classifier"))
+    again = classifier.reference(ds, TINY)
+    probe = ds.images[:50]
+    np.testing.assert_array_equal(again.predict(probe), tiny_reference.predict(probe))
+    # Another seed or recipe is another cache entry.
+    assert classifier.cached_reference(ds, TINY, seed=1) is None
+    assert classifier.cached_reference(ds, classifier.Recipe(width=8, epochs=0, min_steps=121)) is None
+
+
+def test_dihedral_keeps_pixels_and_is_deterministic(ds):
+    x = ds.images[:64]
+    a = classifier.dihedral(x, np.random.default_rng(0))
+    b = classifier.dihedral(x, np.random.default_rng(0))
+    np.testing.assert_array_equal(a, b)
+    for before, after in zip(x, a):
+        assert sorted(before.reshape(-1, 3).tolist()) == sorted(after.reshape(-1, 3).tolist())
+    assert not np.array_equal(a, x)
+
+
+def test_nearest_matches_brute_force():
+    rng = np.random.default_rng(0)
+    q, p = rng.normal(size=(30, 5)), rng.normal(size=(5000, 5))
+    d, j = nearest(q, p)
+    brute = np.linalg.norm(q[:, None] - p[None], axis=2)
+    np.testing.assert_array_equal(j, brute.argmin(1))
+    np.testing.assert_allclose(d, brute.min(1), rtol=1e-6)
+    d_self, j_self = nearest(p[:20], p[:20], exclude_self=True)
+    assert (j_self != np.arange(20)).all() and (d_self > 0).all()
+
+
+def test_a_copying_generator_is_flagged_and_a_fresh_one_is_not(ds, tiny_reference, tmp_path, caplog):
+    cfg, ev = _metrics(ds, tiny_reference, tmp_path)
+    train_idx = runner.training_indices(ds, cfg)
+    metrics = DomainMetrics(ev, tiny_reference, train_idx=train_idx, out_dir=tmp_path)
+    copier = ImageBank(ds, train_idx)
+    with caplog.at_level("WARNING", logger="harness"):
+        rows = metrics.evaluate(copier, 1, ["fidelity", "domain_fid", "memorisation"])
+    value = {(r["class"], r["metric"]): r["value"] for r in rows}
+    assert value[("mean", "nn_ratio")] < 0.05  # copies sit on top of their training images
+    assert "possible memorisation" in caplog.text
+    assert (tmp_path / "closest-pairs-epoch-0001.png").is_file()
+    # Label fidelity of copied real images is the classifier's accuracy on exactly those images.
+    forest = eurosat.CLASSES.index("Forest")
+    shown = copier(([None] * 40, np.full(40, forest)))
+    expected = np.mean(tiny_reference.predict(((shown + 1) * 127.5).round().astype(np.uint8)) == forest)
+    assert value[("Forest", "label_fidelity")] == pytest.approx(expected)
+    shares = [value[("Forest", f"predicted_as:{c}")] for c in eurosat.CLASSES]
+    assert sum(shares) == pytest.approx(1.0)
+    for name in eurosat.CLASSES:
+        assert value[(name, "domain_fid")] >= 0 and np.isfinite(value[(name, "domain_kid")])
+
+    held_out = np.setdiff1d(dataset.split_indices(ds.labels, "test", seed=0), train_idx)
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="harness"):
+        fresh = metrics.evaluate(ImageBank(ds, held_out), 1, ["memorisation"])
+    ratio = {r["class"]: r["value"] for r in fresh if r["metric"] == "nn_ratio"}["mean"]
+    assert 0.6 < ratio < 1.6 and "possible memorisation" not in caplog.text
+
+
+@pytest.mark.slow
+def test_cas_and_augmentation_gain_rows(ds, tiny_reference, tmp_path):
+    cfg, ev = _metrics(ds, tiny_reference, tmp_path, cas_steps=60, augment_k="5", augment_steps=40,
+                       augment_synthetic=20, augment_seeds="0")
+    train_idx = dataset.split_indices(ds.labels, "train", seed=0)
+    metrics = DomainMetrics(ev, tiny_reference, train_idx=train_idx, out_dir=tmp_path)
+    copier = ImageBank(ds, train_idx)  # "generated" = real train images, so CAS must beat chance
+    rows = metrics.cas(copier, 1) + metrics.augmentation(copier, 1)
+    value = {(r["class"], r["metric"]): r for r in rows}
+    assert value[("all", "cas")]["value"] > 0.2  # chance 0.1
+    assert value[("all", "cas")]["n_fake"] == len(train_idx)  # the real train split's per-class counts
+    assert value[("all", "real_accuracy")]["value"] == tiny_reference.info["test"]["accuracy"]
+    gain = value[("k=5", "augmentation_gain")]["value"]
+    real_only = value[("k=5", "accuracy_real_only")]["value"]
+    with_generated = value[("k=5", "accuracy_with_generated")]["value"]
+    assert gain == pytest.approx(with_generated - real_only) and 0 <= real_only <= 1
+
+
+def test_domain_metric_names_validate():
+    assert config.metric_list("fid,domain") == ["fid", "fidelity", "domain_fid", "memorisation", "cas",
+                                                 "augmentation"]
+    with pytest.raises(Exception, match="eval.metrics"):
+        runner.resolve("paper_dcgan", profile="smoke", overrides={"eval.metrics": "fidelty"})
+    with pytest.raises(Exception, match="eval.augment_k"):
+        runner.resolve("paper_dcgan", profile="smoke", overrides={"eval.augment_k": "0"})
