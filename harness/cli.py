@@ -68,6 +68,17 @@ def build_parser() -> argparse.ArgumentParser:
     clf_train.add_argument("--epochs", type=int, help="override the recipe's epochs (a different cache entry)")
     clf_train.add_argument("--retrain", action="store_true", help="train again even if a cached one exists")
 
+    rep = sub.add_parser("report", help="tables, figures and significance across seeds, as Markdown and one "
+                         "self-contained HTML file")
+    rep.add_argument("results", nargs="?", metavar="RESULTS_DIR",
+                     help="the results folder (default: $HARNESS_RESULTS or ./results)")
+    rep.add_argument("--variants", help="comma-separated names or wildcards (default: every variant present)")
+    rep.add_argument("--out", metavar="DIR", help="where to write the report (default: RESULTS_DIR/report)")
+    rep.add_argument("--format", default="md,html", help="md, html or md,html (default)")
+    rep.add_argument("--no-floor", action="store_true",
+                     help="skip the real-vs-real FID floor (it runs Inception on 2N real images per class, once)")
+    _data_arg(rep)
+
     sw = sub.add_parser("sweep", help="run the grid variant x seed (idempotent: finished cells are skipped)")
     sw.add_argument("--variants", required=True, help="comma-separated names or wildcards, e.g. 'paper_dcgan,*norm*'")
     sw.add_argument("--seeds", default="0", help="comma-separated seeds (default 0)")
@@ -240,6 +251,25 @@ def cmd_classifier(args) -> int:
     return 0
 
 
+def cmd_report(args) -> int:
+    from harness import paths
+    from harness.report import build
+
+    results = Path(args.results) if args.results else paths.results_dir()
+    formats = tuple(f.strip() for f in args.format.split(",") if f.strip())
+    report = build(results, variants=args.variants, out=args.out, formats=formats, data=args.data,
+                   floor=not args.no_floor)
+    if report.terminal:
+        print(report.terminal)
+    for note in report.notes:
+        log.info("note: %s", note)
+    print(f"\nreport written to {report.out}:")
+    for name in sorted(report.files):
+        if not name.startswith("figures/") or name.endswith(".png"):
+            print(f"  {report.files[name]}")
+    return 0
+
+
 def cmd_sweep(args) -> int:
     from collections import Counter
 
@@ -313,7 +343,8 @@ def cmd_fid(args) -> int:
 
 COMMANDS = {"data": cmd_data, "variants": cmd_variants, "profiles": cmd_profiles, "config": cmd_config,
             "run": cmd_run, "generate": cmd_generate,
-            "eval": cmd_eval, "fid": cmd_fid, "sweep": cmd_sweep, "classifier": cmd_classifier}
+            "eval": cmd_eval, "fid": cmd_fid, "sweep": cmd_sweep, "classifier": cmd_classifier,
+            "report": cmd_report}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,106 @@
+"""Reading a results folder: every run it holds, tolerating what is not a run.
+
+A run folder is one with a config.json this harness wrote (it has run_id,
+config and data). Anything else (a foreign folder, a half-copied run, an
+unreadable table) is skipped with a warning and never stops the report.
+Runs still going, failed or diverged are included with their status: their
+tables hold what they completed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from harness.errors import RunError
+from harness.rundir import METRIC_COLUMNS, STEP_COLUMNS, RunDir
+
+log = logging.getLogger("harness")
+
+
+@dataclass
+class Results:
+    runs: pd.DataFrame  # one row per run: run, variant, seed, profile, status, epochs, path, ...
+    metrics: pd.DataFrame  # every run's metrics.csv rows, plus profile
+    steps: pd.DataFrame  # every run's steps.csv rows, plus run, variant, seed, profile
+    skipped: list[str]  # "path: why" of folders that are not readable runs
+
+
+def collect(results_dir: Path, variants: str | None = None, *, ignore: Path | None = None) -> Results:
+    """Every run under `results_dir` (one level), except the folder `ignore` (the report's own output)."""
+    results_dir = Path(results_dir)
+    ignored = ignore.resolve() if ignore is not None else None
+    if not results_dir.is_dir():
+        raise RunError(f"{results_dir}: no such results folder")
+    runs, metrics, steps, skipped = [], [], [], []
+    for folder in sorted(p for p in results_dir.iterdir() if p.is_dir() and not p.name.startswith(".")
+                         and p.resolve() != ignored):
+        try:
+            run, m, s = _read_run(RunDir(folder))
+        except (RunError, KeyError, TypeError, ValueError, json.JSONDecodeError) as exc:
+            reason = str(exc) if isinstance(exc, RunError) else f"{type(exc).__name__}: {exc}"
+            skipped.append(f"{folder}: {reason}")
+            log.warning("report: skipping %s (%s)", folder, reason)
+            continue
+        runs.append(run)
+        metrics.append(m)
+        steps.append(s)
+    runs_df = pd.DataFrame(runs, columns=["run", "variant", "seed", "profile", "status", "epochs_done", "epochs",
+                                          "path", "config"])
+    metrics_df = pd.concat(metrics, ignore_index=True) if metrics else pd.DataFrame(columns=METRIC_COLUMNS +
+                                                                                     ["profile"])
+    steps_df = pd.concat(steps, ignore_index=True) if steps else pd.DataFrame(
+        columns=STEP_COLUMNS + ["run", "variant", "seed", "profile"])
+    if variants:
+        keep = _matching(runs_df["variant"].tolist(), variants)
+        runs_df = runs_df[runs_df["variant"].isin(keep)]
+        metrics_df = metrics_df[metrics_df["variant"].isin(keep)]
+        steps_df = steps_df[steps_df["variant"].isin(keep)]
+    return Results(runs_df.reset_index(drop=True), metrics_df.reset_index(drop=True),
+                   steps_df.reset_index(drop=True), skipped)
+
+
+def _read_run(rd: RunDir) -> tuple[dict, pd.DataFrame, pd.DataFrame]:
+    record = rd.read_record()  # RunError if absent or not JSON
+    if not isinstance(record, dict) or not {"run_id", "config", "data"} <= set(record):
+        raise RunError("config.json is not a harness run record")
+    cfg = record["config"]
+    variant, seed, profile = str(cfg["variant"]), int(cfg["seed"]), str(cfg.get("profile", ""))
+    m = rd.metrics()
+    s = rd.steps()
+    missing = set(METRIC_COLUMNS) - set(m.columns)
+    if len(m) and missing:
+        raise RunError(f"metrics.csv lacks columns {sorted(missing)}")
+    m = m.assign(run=rd.run_id, variant=variant, seed=seed, profile=profile)
+    m["value"] = pd.to_numeric(m["value"], errors="coerce")
+    m["epoch"] = pd.to_numeric(m["epoch"], errors="coerce")
+    m["class"] = m["class"].fillna("")
+    s = s.assign(run=rd.run_id, variant=variant, seed=seed, profile=profile)
+    epochs_done = int(m["epoch"].max()) if len(m) and m["epoch"].notna().any() else 0
+    run = {"run": rd.run_id, "variant": variant, "seed": seed, "profile": profile, "status": rd.status(),
+           "epochs_done": epochs_done, "epochs": int(cfg.get("train.epochs", 0)), "path": str(rd.path),
+           "config": cfg}
+    return run, m, s
+
+
+def _matching(names: list[str], patterns: str) -> list[str]:
+    import fnmatch
+
+    out = []
+    for pattern in (p.strip() for p in patterns.split(",") if p.strip()):
+        out += [n for n in names if fnmatch.fnmatchcase(n, pattern) and n not in out]
+    if not out:
+        known = sorted(set(names))
+        raise RunError(f"--variants {patterns!r} matches no run in the results folder "
+                       f"(it holds: {', '.join(known) or 'no runs'})")
+    return out
+
+
+def label(variant: str, profile: str, several_profiles: bool) -> str:
+    """How a group of runs is named in tables: the variant, with its profile when profiles are mixed."""
+    return f"{variant} [{profile}]" if several_profiles else variant
+

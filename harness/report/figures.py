@@ -1,0 +1,184 @@
+"""The report's figures (seaborn, written as PNG and SVG), each the counterpart of one of the paper's.
+
+Every function takes the collected results and a folder, writes its figure(s)
+and returns [(title, png path, caption)]. A figure with nothing to show is not
+drawn; the caller says so in the report instead.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from harness import atomicio, eurosat
+from harness.report.collect import Results
+from harness.report.tables import final_rows, group_labels
+
+log = logging.getLogger("harness")
+Figure = tuple[str, Path, str]
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display: the report is written on headless machines
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    sns.set_theme(style="whitegrid", context="notebook")
+    return plt, sns
+
+
+def _save(fig, out: Path, name: str, svg: bool = True) -> Path:
+    png = out / f"{name}.png"
+    atomicio.write_with(png, lambda tmp: fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight"))
+    if svg:
+        atomicio.write_with(out / f"{name}.svg", lambda tmp: fig.savefig(tmp, format="svg", bbox_inches="tight"))
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    return png
+
+
+def _with_groups(results: Results, frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.assign(variant=frame["run"].map(group_labels(results)))
+
+
+def metric_curve(results: Results, out: Path, metric: str, title: str, caption: str) -> list[Figure]:
+    """`metric` against epoch: the class mean with a band over seeds, and one panel per class."""
+    m = results.metrics
+    rows = m[(m["metric"] == metric) & (m["class"].isin(list(eurosat.CLASSES) + ["mean"]))]
+    if rows.empty:
+        return []
+    rows = _with_groups(results, rows)
+    plt, sns = _plt()
+    figures = []
+    mean = rows[rows["class"] == "mean"]
+    if not mean.empty:
+        fig, ax = plt.subplots(figsize=(7, 4))
+        sns.lineplot(data=mean, x="epoch", y="value", hue="variant", errorbar=("ci", 95), marker="o", ax=ax)
+        ax.set(ylabel=f"{metric} (class mean)", title=title)
+        figures.append((title, _save(fig, out, f"{metric}-vs-epoch"), caption))
+    per_class = rows[rows["class"] != "mean"]
+    if not per_class.empty:
+        grid = sns.relplot(data=per_class, x="epoch", y="value", hue="variant", col="class", col_wrap=5,
+                           kind="line", errorbar=("ci", 95), marker="o", height=2.4, aspect=1.2,
+                           facet_kws={"sharey": False})
+        grid.set_titles("{col_name}")
+        grid.set_ylabels(metric)
+        figures.append((f"{title}, per class", _save(grid.figure, out, f"{metric}-vs-epoch-per-class"),
+                        "One panel per class; band: 95% CI over seeds."))
+    return figures
+
+
+def training_curves(results: Results, out: Path) -> list[Figure]:
+    """Generator/discriminator loss (Figure 10) and discriminator accuracy on real and fake (Figure 11)."""
+    m = results.metrics
+    rows = m[(m["class"] == "") & m["metric"].isin(["d_loss", "g_loss", "d_acc_real", "d_acc_fake"])]
+    if rows.empty:
+        return []
+    rows = _with_groups(results, rows)
+    plt, sns = _plt()
+    figures = []
+    for name, metrics, ylabel, title in (
+            ("losses", ["d_loss", "g_loss"], "loss (epoch mean)", "Generator and discriminator loss (paper Fig. 10)"),
+            ("d-accuracy", ["d_acc_real", "d_acc_fake"], "share correct (epoch mean)",
+             "Discriminator accuracy on real and generated images (paper Fig. 11)")):
+        part = rows[rows["metric"].isin(metrics)]
+        grid = sns.relplot(data=part, x="epoch", y="value", hue="variant", col="metric", kind="line",
+                           errorbar=("ci", 95), height=3.2, aspect=1.3, facet_kws={"sharey": False})
+        grid.set_ylabels(ylabel)
+        grid.figure.suptitle(title, y=1.03)
+        figures.append((title, _save(grid.figure, out, name), "Band: 95% CI over seeds."))
+    return figures
+
+
+def per_class_bars(results: Results, out: Path, metric: str = "fid") -> list[Figure]:
+    """Final per-class values by variant, error bars over seeds (paper Fig. 3)."""
+    final = final_rows(results, metric)
+    final = final[final["class"].isin(eurosat.CLASSES)]
+    if final.empty:
+        return []
+    plt, sns = _plt()
+    fig, ax = plt.subplots(figsize=(11, 4.2))
+    sns.barplot(data=final, x="class", y="value", hue="group", errorbar=("ci", 95), ax=ax)
+    ax.set(xlabel="", ylabel=f"{metric} (final epoch)", title=f"Per-class {metric.upper()} by variant (paper Fig. 3)")
+    plt.setp(ax.get_xticklabels(), rotation=30, ha="right")
+    ax.legend(title="variant", loc="upper left", bbox_to_anchor=(1.01, 1))
+    return [(f"Per-class {metric.upper()} by variant", _save(fig, out, f"{metric}-per-class-bars"),
+             "Bars: mean over seeds; whiskers: 95% CI.")]
+
+
+def sample_size_curve(results: Results, out: Path) -> list[Figure]:
+    """FID against N with its bootstrap spread, FID-infinity and the real-vs-real floor."""
+    m = results.metrics
+    points = m[m["metric"] == "fid_at_n"]
+    if points.empty:
+        return []
+    points = _with_groups(results, points).assign(N=lambda f: pd.to_numeric(f["n_fake"]))
+    last = points.groupby("run")["epoch"].transform("max")
+    points = points[points["epoch"] == last]
+    floor = m[(m["metric"] == "fid_real_floor")]
+    floor = _with_groups(results, floor).assign(N=lambda f: pd.to_numeric(f["n_real"]))
+    inf = m[m["metric"] == "fid_inf"]
+    plt, sns = _plt()
+    grid = sns.relplot(data=points, x="N", y="value", hue="variant", col="class", col_wrap=5, kind="line",
+                       marker="o", errorbar=("ci", 95), height=2.4, aspect=1.2, facet_kws={"sharey": False})
+    for cls, ax in grid.axes_dict.items():
+        f = floor[floor["class"] == cls]
+        if not f.empty:
+            ax.plot(f.groupby("N")["value"].mean(), "k--", linewidth=1, label="real vs real")
+        for value in inf.loc[inf["class"] == cls, "value"]:
+            ax.axhline(value, color="grey", linestyle=":", linewidth=1)
+        ax.set_xscale("log")
+    grid.set_titles("{col_name}")
+    grid.set_ylabels("FID at N")
+    return [("FID against sample size N", _save(grid.figure, out, "fid-vs-n"),
+             "Lines: FID at N (mean over bootstraps and seeds); dashed: real vs real at N (the floor); "
+             "dotted: FID-infinity (the N -> infinity extrapolation).")]
+
+
+def sample_grids(results: Results, out: Path, real_images: dict[int, np.ndarray] | None) -> list[Figure]:
+    """Per variant: real images beside the final generated grid (one row per class; paper Figs. 4-8)."""
+    from PIL import Image
+
+    from harness import images
+
+    figures = []
+    for group, runs in results.runs.groupby(results.runs["run"].map(group_labels(results)), sort=False):
+        run = runs.sort_values("seed").iloc[0]
+        samples = sorted((Path(run["path"]) / "samples").glob("epoch-*.png"))
+        if not samples:
+            continue
+        with Image.open(samples[-1]) as im:
+            generated = np.asarray(im.convert("RGB"))
+        if real_images:
+            cols = min(len(v) for v in real_images.values())
+            real = images.grid(np.concatenate([real_images[c][:cols] for c in range(eurosat.NUM_CLASSES)]),
+                               eurosat.NUM_CLASSES, row_labels=list(eurosat.CLASSES))
+            height = max(real.shape[0], generated.shape[0])
+            gap = np.full((height, 16, 3), 255, np.uint8)
+            panel = np.concatenate([_pad_to(real, height), gap, _pad_to(generated, height)], axis=1)
+            caption = (f"Left: real images; right: generated by {run['run']} at {samples[-1].stem} "
+                       "(fixed latents, the same for every variant under one seed).")
+        else:
+            panel = generated
+            caption = f"Generated by {run['run']} at {samples[-1].stem} (real images unavailable: no data archive)."
+        path = out / f"samples-{_slug(group)}.png"
+        images.save_png(path, panel)
+        figures.append((f"Real and generated: {group}", path, caption))
+    return figures
+
+
+def _pad_to(picture: np.ndarray, height: int) -> np.ndarray:
+    if picture.shape[0] == height:
+        return picture
+    pad = np.full((height - picture.shape[0], picture.shape[1], 3), 255, np.uint8)
+    return np.concatenate([picture, pad])
+
+
+def _slug(text: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in text).strip("-")

@@ -1,0 +1,156 @@
+"""The report's tables, as tidy frames (for CSV) and display frames (for Markdown/HTML/terminal).
+
+Every number traces to runs: the per-class tables carry the run ids behind
+each row, and the runs table gives each run's folder.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from harness import eurosat
+from harness.report import stats
+from harness.report.collect import Results, label
+
+BASELINE = "paper_dcgan"
+# The 2022 study's published per-class FID (500 real vs 500 generated, TF-Keras ImageNet InceptionV3 -- not the
+# standard TF-FID Inception graph used here, so the numbers are indicative, not comparable digit for digit).
+PAPER_FID = {"mean": 116.97, "Forest": 8.97, "Pasture": 41.51, "SeaLake": 26.73, "Industrial": 312.99}
+PAPER_LABEL = "paper (2022), other Inception"
+COLUMNS = list(eurosat.CLASSES) + ["mean"]
+
+
+def group_labels(results: Results) -> dict[str, str]:
+    several = results.runs["profile"].nunique() > 1
+    return {r.run: label(r.variant, r.profile, several) for r in results.runs.itertuples()}
+
+
+def final_rows(results: Results, metric: str) -> pd.DataFrame:
+    """Each run's rows of `metric` at the last epoch it was evaluated (per class, the largest N evaluated then)."""
+    m = results.metrics
+    rows = m[m["metric"] == metric]
+    if rows.empty:
+        return rows.assign(group=[])
+    last = rows.groupby("run")["epoch"].transform("max")
+    rows = rows[rows["epoch"] == last]
+    n = pd.to_numeric(rows["n_fake"], errors="coerce").fillna(0)
+    rows = rows[n == n.groupby([rows["run"], rows["class"]]).transform("max")]
+    return rows.assign(group=rows["run"].map(group_labels(results)))
+
+
+def best_epochs(results: Results, metric: str) -> dict[str, int]:
+    """Per run: the evaluated epoch with the lowest class-mean value of `metric`."""
+    m = results.metrics
+    means = m[(m["metric"] == metric) & (m["class"] == "mean")]
+    return {run: int(g.loc[g["value"].idxmin(), "epoch"]) for run, g in means.groupby("run") if g["value"].notna().any()}
+
+
+def per_class(results: Results, metric: str, *, floor: dict[str, float] | None = None,
+              floor_n: int | None = None, digits: int = 2) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(display, tidy): groups x classes, mean +- 95% CI over seeds; reference rows for FID."""
+    final = final_rows(results, metric)
+    if final.empty:
+        return pd.DataFrame(), pd.DataFrame()
+    best = best_epochs(results, metric)
+    tidy, display = [], []
+    for group, g in final.groupby("group", sort=False):
+        cells = {}
+        for cls in COLUMNS:
+            values = g.loc[g["class"] == cls, "value"].tolist()
+            mean, half, n = stats.mean_ci(values)
+            tidy.append({"group": group, "class": cls, "mean": mean, "ci95": half, "seeds": n,
+                         "runs": " ".join(sorted(g.loc[g["class"] == cls, "run"]))})
+            cells[cls] = _cell(mean, half, digits)
+        runs = sorted(g["run"].unique())
+        n_fake = pd.to_numeric(g.loc[g["class"].isin(eurosat.CLASSES), "n_fake"], errors="coerce").dropna()
+        display.append({"variant": group, **cells, "seeds": len(runs),
+                         "N": int(n_fake.max()) if len(n_fake) else "",
+                         "best epoch": ", ".join(str(best[r]) for r in runs if r in best),
+                         "final epoch": ", ".join(str(int(g.loc[g["run"] == r, "epoch"].max())) for r in runs),
+                         "runs": " ".join(runs)})
+    if floor:
+        display.append({"variant": f"real vs real (floor, N={floor_n})",
+                        **{c: _cell(floor.get(c, math.nan), math.nan) for c in COLUMNS},
+                        "seeds": "", "N": floor_n, "best epoch": "", "final epoch": "", "runs": ""})
+        tidy += [{"group": "real vs real", "class": c, "mean": v, "ci95": math.nan, "seeds": 0, "runs": ""}
+                 for c, v in floor.items()]
+    if metric == "fid":
+        display.append({"variant": PAPER_LABEL, **{c: (f"{PAPER_FID[c]:.2f}" if c in PAPER_FID else "")
+                                                   for c in COLUMNS},
+                        "seeds": 1, "N": 500, "best epoch": "", "final epoch": 300, "runs": ""})
+        tidy += [{"group": PAPER_LABEL, "class": c, "mean": v, "ci95": math.nan, "seeds": 1, "runs": ""}
+                 for c, v in PAPER_FID.items()]
+    return pd.DataFrame(display), pd.DataFrame(tidy)
+
+
+def comparison(results: Results, metric: str, baseline: str = BASELINE) -> pd.DataFrame:
+    """Each variant's class-mean `metric` against the baseline's, paired by seed; Holm across variants."""
+    final = final_rows(results, metric)
+    final = final[final["class"] == "mean"]
+    if final.empty:
+        return pd.DataFrame()
+    labels = group_labels(results)
+    base_groups = {labels[r] for r in results.runs.loc[results.runs["variant"] == baseline, "run"]}
+    rows = []
+    for base in sorted(base_groups):
+        base_vals = dict(zip(final.loc[final["group"] == base, "seed"], final.loc[final["group"] == base, "value"]))
+        profile = results.runs.loc[results.runs["run"].map(labels) == base, "profile"].iloc[0]
+        for group, g in final.groupby("group", sort=False):
+            group_profile = results.runs.loc[results.runs["run"].map(labels) == group, "profile"].iloc[0]
+            if group == base or group_profile != profile:
+                continue
+            t = stats.paired_test(base_vals, dict(zip(g["seed"], g["value"])))
+            rows.append({"variant": group, "baseline": base, "pairs": t["n"],
+                         "seeds": ",".join(str(s) for s in t["seeds"]),
+                         f"{metric} difference": t["difference"], "ci95": t["ci"], "p": t["p"]})
+    if not rows:
+        return pd.DataFrame()
+    out = pd.DataFrame(rows)
+    out["p (Holm)"] = stats.holm(out["p"].tolist())
+    out["test"] = np.where(out["pairs"] >= 2, "paired t-test", "fewer than 2 paired seeds: no test")
+    return out
+
+
+def runs_table(results: Results) -> pd.DataFrame:
+    r = results.runs
+    return r[["run", "variant", "seed", "profile", "status", "epochs_done", "epochs", "path"]].rename(
+        columns={"epochs_done": "epochs done", "epochs": "epochs planned", "path": "folder"})
+
+
+def domain_table(results: Results) -> pd.DataFrame:
+    """Label fidelity, domain FID and CAS per group, when runs have them (harness eval --metrics domain)."""
+    rows = []
+    for metric, cls in (("label_fidelity", "mean"), ("domain_fid", "mean"), ("nn_ratio", "mean"), ("cas", "all"),
+                        ("real_accuracy", "all")):
+        final = final_rows(results, metric)
+        final = final[final["class"] == cls]
+        for group, g in final.groupby("group", sort=False):
+            mean, half, n = stats.mean_ci(g["value"].tolist())
+            rows.append({"variant": group, "metric": metric, "value": _cell(mean, half, digits=4), "seeds": n,
+                         "runs": " ".join(sorted(g["run"]))})
+    if not rows:
+        return pd.DataFrame()
+    frame = pd.DataFrame(rows)
+    wide = frame.pivot_table(index="variant", columns="metric", values="value", aggfunc="first").reset_index()
+    return wide
+
+
+def fidelity_table(results: Results) -> pd.DataFrame:
+    final = final_rows(results, "label_fidelity")
+    final = final[final["class"].isin(eurosat.CLASSES + ("mean",))]
+    if final.empty:
+        return pd.DataFrame()
+    rows = []
+    for group, g in final.groupby("group", sort=False):
+        rows.append({"variant": group, **{c: _cell(*stats.mean_ci(g.loc[g["class"] == c, "value"].tolist())[:2],
+                                                   digits=3) for c in COLUMNS}})
+    return pd.DataFrame(rows)
+
+
+def _cell(mean: float, half: float, digits: int = 2) -> str:
+    if mean is None or not np.isfinite(mean):
+        return ""
+    return f"{mean:.{digits}f}" if not np.isfinite(half) else f"{mean:.{digits}f} ± {half:.{digits}f}"

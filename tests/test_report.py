@@ -1,0 +1,191 @@
+"""`harness report`: statistics, tables, figures, robustness to odd folders, and the HTML in a real browser."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats as sps
+
+from harness import config, eurosat, images, runner
+from harness.cli import main
+from harness.report import build, stats
+from harness.report.tables import PAPER_FID
+from harness.rundir import METRIC_COLUMNS, RunDir
+
+# A stand-in grid of known per-run values: variant -> seed -> class-mean FID offset.
+OFFSETS = {"paper_dcgan": {0: 0.0, 1: 10.0, 2: 4.0}, "spectral_norm": {0: -30.0, 1: -22.0, 2: -27.0},
+           "ttur": {0: 1.0, 1: 12.0, 2: 3.0}}
+
+
+def write_run(root: Path, variant: str, seed: int, *, status="done", epochs=2, offset=0.0) -> RunDir:
+    """A run folder in the harness's own format, with known FID/KID values, losses and a sample grid."""
+    cfg = runner.resolve(variant, profile="smoke", seed=seed, overrides={"train.epochs": str(epochs)})
+    rd = RunDir(root / runner.default_run_id(cfg))
+    rd.path.mkdir(parents=True)
+    rd.write_record({"run_id": rd.run_id, "config": config.flatten(cfg),
+                     "data": {"digest": "d" * 64, "source": "/nowhere/EuroSAT.zip"}})
+    rows, steps = [], []
+    for epoch in range(1, epochs + 1):
+        for name, value in (("d_loss", 1.0 + 0.1 * seed), ("g_loss", 2.0 - 0.1 * epoch), ("d_acc_real", 0.8),
+                            ("d_acc_fake", 0.7)):
+            rows.append((epoch, "", name, value, None, None))
+        steps += [(epoch, epoch * 2 - 1 + k, 1.0, 2.0, 0.8, 0.7) for k in range(2)]
+        for cls_i, cls in enumerate(eurosat.CLASSES):
+            fid = 100 + 10 * cls_i + offset + 50 * (epochs - epoch)
+            rows += [(epoch, cls, "fid", fid, 20, 20), (epoch, cls, "kid", fid / 1000, 20, 20)]
+        rows += [(epoch, "mean", "fid", 145 + offset + 50 * (epochs - epoch), None, 20),
+                 (epoch, "mean", "kid", (145 + offset + 50 * (epochs - epoch)) / 1000, None, 20),
+                 (epoch, "all", "fid", 130 + offset, 200, 200)]
+    frame = pd.DataFrame([(rd.run_id, variant, seed, *r) for r in rows], columns=METRIC_COLUMNS)
+    rd.write_table(rd.metrics_path, frame)
+    rd.write_table(rd.steps_path, pd.DataFrame(steps, columns=["epoch", "step", "d_loss", "g_loss", "d_acc_real",
+                                                                "d_acc_fake"]))
+    grid = images.grid(np.full((40, 64, 64, 3), 90 + 40 * seed, np.uint8), 10, row_labels=list(eurosat.CLASSES))
+    images.save_png(rd.sample_path(epochs), grid)
+    rd.set_status(status)
+    return rd
+
+
+@pytest.fixture
+def results(tmp_path) -> Path:
+    root = tmp_path / "results"
+    for variant, seeds in OFFSETS.items():
+        for seed, offset in seeds.items():
+            write_run(root, variant, seed, offset=offset)
+    return root
+
+
+def test_mean_ci_is_students_t():
+    values = [3.0, 5.0, 10.0]
+    mean, half, n = stats.mean_ci(values)
+    low, high = sps.t.interval(0.95, 2, loc=np.mean(values), scale=sps.sem(values))
+    assert (mean, n) == (6.0, 3) and half == pytest.approx((high - low) / 2)
+    assert np.isnan(stats.mean_ci([4.0])[1])
+
+
+def test_holm_matches_the_textbook_example():
+    # Holm (1979) step-down: sorted p 0.01, 0.02, 0.04 with m = 3 -> 0.03, 0.04, 0.04.
+    assert stats.holm([0.04, 0.01, 0.02]) == pytest.approx([0.04, 0.03, 0.04])
+    assert stats.holm([0.5, float("nan")])[0] == 0.5 and np.isnan(stats.holm([0.5, float("nan")])[1])
+
+
+def test_report_tables_numbers_and_files(results):
+    report = build(results, floor=False)
+    fid = pd.read_csv(report.out / "fid-per-class.csv")
+    forest = fid[(fid["group"] == "spectral_norm") & (fid["class"] == "Forest")].iloc[0]
+    expected = [110 + o for o in OFFSETS["spectral_norm"].values()]  # Forest is class 1: 100 + 10
+    assert forest["mean"] == pytest.approx(np.mean(expected))
+    assert forest["ci95"] == pytest.approx(sps.t.ppf(0.975, 2) * np.std(expected, ddof=1) / np.sqrt(3))
+    assert forest["runs"] == "spectral_norm-smoke-s0 spectral_norm-smoke-s1 spectral_norm-smoke-s2"
+    paper = fid[fid["group"].str.startswith("paper (2022)")].set_index("class")["mean"].to_dict()
+    assert paper == PAPER_FID
+    cmp = pd.read_csv(report.out / "fid-vs-baseline.csv").set_index("variant")
+    diffs = {v: [OFFSETS[v][s] - OFFSETS["paper_dcgan"][s] for s in range(3)] for v in ("spectral_norm", "ttur")}
+    for v, d in diffs.items():
+        assert cmp.loc[v, "fid difference"] == pytest.approx(np.mean(d))
+        expected_p = sps.ttest_rel([145 + OFFSETS[v][s] for s in range(3)],
+                                   [145 + OFFSETS["paper_dcgan"][s] for s in range(3)]).pvalue
+        assert cmp.loc[v, "p"] == pytest.approx(expected_p)
+    assert cmp["p (Holm)"].tolist() == pytest.approx(stats.holm(cmp["p"].tolist()))
+    md = (report.out / "report.md").read_text()
+    assert "Per-class FID" in md and "paper (2022), other Inception" in md and "## Runs behind every number" in md
+    for name in ("fid-vs-epoch.png", "losses.png", "d-accuracy.png", "fid-per-class-bars.png",
+                 "samples-paper_dcgan.png"):
+        assert (report.out / "figures" / name).stat().st_size > 1000, name
+    assert (report.out / "figures" / "fid-vs-epoch.svg").is_file()
+    assert "best epoch" in report.terminal and "spectral_norm" in report.terminal
+
+
+def test_partial_and_foreign_folders_do_not_stop_the_report(results, caplog):
+    write_run(results, "hinge_loss", 0, status="running", epochs=3, offset=5)
+    write_run(results, "diffaugment", 0, status="diverged at epoch 2", offset=5)
+    (results / "holiday-photos").mkdir()
+    (results / "holiday-photos" / "beach.jpg").write_bytes(b"\xff\xd8 not really")
+    (results / "broken-run").mkdir()
+    (results / "broken-run" / "config.json").write_text("{ truncated")
+    (results / "alien").mkdir()
+    (results / "alien" / "config.json").write_text('{"lr": 0.1}')
+    before = {p: p.read_bytes() for p in results.rglob("*") if p.is_file()}
+    with caplog.at_level("WARNING", logger="harness"):
+        report = build(results, floor=False)
+    assert "skipping" in caplog.text and "holiday-photos" in caplog.text
+    notes = " ".join(report.notes)
+    assert "hinge_loss-smoke-s0 is 'running'" in notes and "diverged" in notes
+    assert "single seed (hinge_loss, diffaugment)" in notes or "single seed (diffaugment, hinge_loss)" in notes
+    fid = pd.read_csv(report.out / "fid-per-class.csv")
+    single = fid[(fid["group"] == "hinge_loss") & (fid["class"] == "mean")].iloc[0]
+    assert single["seeds"] == 1 and np.isnan(single["ci95"])
+    # The report wrote only into its own folder.
+    assert all(p.read_bytes() == data for p, data in before.items())
+
+
+def test_cli_report_and_its_errors(results, tmp_path, capsys):
+    assert main(["report", str(results), "--no-floor", "--variants", "paper_dcgan,ttur", "--format", "md",
+                 "--out", str(tmp_path / "rep")]) == 0
+    out = capsys.readouterr().out
+    assert "spectral_norm" not in out and "report written to" in out
+    assert (tmp_path / "rep" / "report.md").is_file() and not (tmp_path / "rep" / "report.html").exists()
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    for argv, message in (([str(empty)], "no runs to report"),
+                          ([str(tmp_path / "missing")], "no such results folder"),
+                          ([str(results), "--format", "pdf"], "--format 'pdf'"),
+                          ([str(results), "--variants", "nothing*"], "matches no run")):
+        assert main(["report", *argv, "--no-floor"]) == 2
+        err = capsys.readouterr().err
+        assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.slow
+@pytest.mark.eurosat
+def test_report_of_a_real_smoke_run_with_the_floor(eurosat_path, tmp_path, inception):
+    """A real (tiny) run folder from the runner, reported with the real-vs-real floor from real Inception."""
+    from harness.report.build import real_floor
+
+    cfg = runner.resolve("paper_dcgan", profile="smoke", overrides={"train.epochs": "1"})
+    runner.run(cfg, data=eurosat_path, out=tmp_path / "results")
+    report = build(tmp_path / "results", floor=False)
+    assert (report.out / "figures" / "losses.png").is_file()
+    assert (report.out / "figures" / "samples-paper_dcgan.png").is_file()
+    from harness import dataset
+
+    ds = dataset.load(eurosat_path)
+    floor = real_floor(ds, "train", 0, 8, extractor=inception)
+    assert set(floor) == set(eurosat.CLASSES) | {"mean"} and all(v > 0 for v in floor.values())
+    again = real_floor(ds, "train", 0, 8, extractor=lambda x: pytest.fail("recomputed cached features"))
+    assert again == floor
+
+
+def _chromium() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+
+
+def test_html_report_renders_in_headless_chromium(results, tmp_path):
+    browser = _chromium()
+    if browser is None:
+        if os.environ.get("HARNESS_REQUIRE_BROWSER"):
+            pytest.fail("HARNESS_REQUIRE_BROWSER is set but no chromium is installed")
+        pytest.skip("no chromium on this machine (Debian: apt-get install chromium)")
+    report = build(results, floor=False)
+    html = report.out / "report.html"
+    assert "src='data:image/png;base64," in html.read_text() and "http" not in html.read_text().split("<body>")[0]
+    flags = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=10000",
+             f"--user-data-dir={tmp_path / 'profile'}"]
+    dom = subprocess.run(flags + ["--dump-dom", html.as_uri()], capture_output=True, text=True, timeout=120).stdout
+    figures = len(list((report.out / "figures").glob("*.png")))
+    assert f'data-figures-loaded="{figures}/{figures}"' in dom
+    for title in ("Per-class FID (final epoch)", "Per-class KID (final epoch)", "FID against the baseline",
+                  "KID against the baseline", "Runs behind every number"):
+        assert f"data-title=\"{title}" in dom or f"data-title='{title}" in dom or title in dom, title
+    assert dom.count("<table") == len(list(report.out.glob("*.csv")))
+    shot = tmp_path / "report.png"
+    subprocess.run(flags + ["--hide-scrollbars", "--window-size=1400,2400", f"--screenshot={shot}", html.as_uri()],
+                   capture_output=True, timeout=120, cwd=tmp_path)
+    assert shot.stat().st_size > 10_000
+    shutil.copy(shot, report.out / "screenshot.png")  # kept with the report for a human to look at
