@@ -26,8 +26,8 @@ def run_with_eval(eurosat_path, inception, tmp_path_factory):
 
     original = evaluate.Evaluator.__init__
 
-    def shared_extractor(self, cfg, ds, extractor=None):
-        original(self, cfg, ds, extractor=inception)
+    def shared_extractor(self, cfg, ds, extractor=None, **kwargs):
+        original(self, cfg, ds, extractor=inception, **kwargs)
 
     mp = pytest.MonkeyPatch()
     mp.setattr(evaluate.Evaluator, "__init__", shared_extractor)  # reuse the session's network: same weights
