@@ -75,7 +75,7 @@ def run(cfg: RunConfig, *, data=None, out: Path | str | None = None, run_id: str
     from harness import paths
     from harness.trainer import Trainer, TrainData
 
-    devices_mod.parse_devices(devices)  # a bad --devices fails before anything is written
+    strategy = devices_mod.strategy(devices, cfg.train.batch_size)  # a bad --devices fails before anything is written
     cfg.train.precision = devices_mod.effective_precision(cfg.train.precision)
     run_id = check_run_id(run_id or default_run_id(cfg))
     rd = RunDir(Path(out or paths.results_dir()) / run_id)
@@ -88,7 +88,7 @@ def run(cfg: RunConfig, *, data=None, out: Path | str | None = None, run_id: str
                  "per_class": np.bincount(ds.labels[idx], minlength=10).tolist()},
         "versions": versions(),
         "devices": visible_devices(),
-        "replicas": str(devices_mod.parse_devices(devices)),
+        "replicas": str(strategy.num_replicas_in_sync),
     }
     if rd.path.exists() and not rd.exists() and any(p.name != ".lock" for p in rd.path.iterdir()):
         raise RunError(f"{rd.path}: exists and is not a run folder; choose another --run-id or --out")
@@ -119,7 +119,7 @@ def run(cfg: RunConfig, *, data=None, out: Path | str | None = None, run_id: str
 
                 evaluator = Evaluator(cfg, ds, out_dir=rd.path / "domain")
             trainer = Trainer(cfg, TrainData(ds.images[idx], ds.labels[idx]), rd, progress=progress,
-                              on_step=on_step, evaluator=evaluator, devices=devices)
+                              on_step=on_step, evaluator=evaluator, strategy=strategy)
             trainer.fit()
             rd.set_status("done")
             log.info("run %s done: %s", run_id, rd.path)

@@ -199,24 +199,22 @@ class Trainer:
     """Runs (or resumes) the epochs of one run inside its run folder."""
 
     def __init__(self, cfg: RunConfig, data: TrainData, run: RunDir, *, progress: bool = False,
-                 on_step: StepHook | None = None, evaluator=None, devices: str | int | None = None):
+                 on_step: StepHook | None = None, evaluator=None, strategy=None):
         batch = cfg.train.batch_size
         if len(data.labels) < batch:
             raise RunError(f"train.batch_size={batch} is larger than the {len(data.labels)} training images")
         self.cfg, self.data, self.run = cfg, data, run
         self.progress, self.on_step = progress, on_step
         self.evaluator = evaluator
-        self.devices = devices
+        self.strategy = strategy  # a tf.distribute strategy (harness.devices); None: the default device
         self.steps_per_epoch = len(data.labels) // batch
 
     def fit(self) -> None:
         import tensorflow as tf
 
         cfg, run = self.cfg, self.run
-        from harness import devices
-
         configure_determinism(cfg.seed)
-        gan = GAN(cfg, strategy=devices.strategy(self.devices, cfg.train.batch_size))
+        gan = GAN(cfg, strategy=self.strategy)
         epoch, step = 0, 0
         if run.last_checkpoint.is_file():
             counters = checkpoint.load(run.last_checkpoint, gan.state())

@@ -106,3 +106,13 @@ def test_mixed_precision_step_computes_in_float16_with_float32_weights():
 def test_invalid_precision_is_rejected():
     with pytest.raises(ConfigError, match="train.precision"):
         runner.resolve("paper_dcgan", profile="smoke", overrides={"train.precision": "bfloat8"})
+
+
+def test_cli_refuses_more_devices_than_exist_before_writing(tmp_path, capsys):
+    from harness.cli import main
+
+    code = main(["run", "--variant", "paper_dcgan", "--profile", "smoke", "--devices", "8", "--out",
+                 str(tmp_path), "--data", str(tmp_path / "unused.zip")])
+    err = capsys.readouterr().err
+    assert code == 2 and "--devices 8: only 1 logical CPU device(s) here" in err and "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []
