@@ -66,6 +66,7 @@ def build(results_dir: Path | str, *, variants: str | None = None, out: Path | s
     kid_display, kid_tidy = tables.per_class(res, "kid", digits=4)
     comparison_fid = tables.comparison(res, "fid")
     comparison_kid = tables.comparison(res, "kid")
+    domain, fidelity, runs = tables.domain_table(res), tables.fidelity_table(res), tables.runs_table(res)
     for name, display, tidy, title, caption in (
             ("fid-per-class", fid_display, fid_tidy, "Per-class FID (final epoch)",
              "Mean ± 95% CI over seeds (Student's t). Lower is better. N: generated images per class (and real "
@@ -78,14 +79,14 @@ def build(results_dir: Path | str, *, variants: str | None = None, out: Path | s
              "paired t-test, Holm-corrected across the variants compared."),
             ("kid-vs-baseline", comparison_kid, comparison_kid, "KID against the baseline (paper_dcgan), by seed",
              "As above, for class-mean KID."),
-            ("domain", tables.domain_table(res), tables.domain_table(res), "EuroSAT domain metrics",
+            ("domain", domain, domain, "EuroSAT domain metrics",
              "From `harness eval RUN --metrics domain`: label fidelity (share of generated images the reference "
              "classifier assigns to their class), domain FID on its features, memorisation ratio (< 0.5 flags "
              "copying), CAS (accuracy on real test images of a classifier trained only on generated ones) and "
              "the reference classifier's own accuracy."),
-            ("label-fidelity", tables.fidelity_table(res), tables.fidelity_table(res), "Label fidelity per class",
+            ("label-fidelity", fidelity, fidelity, "Label fidelity per class",
              "Share of each class's generated images that the reference classifier assigns to that class."),
-            ("runs", tables.runs_table(res), tables.runs_table(res), "Runs behind every number",
+            ("runs", runs, runs, "Runs behind every number",
              "Every table row lists its run ids; here is each run's folder.")):
         if display is None or display.empty:
             continue
