@@ -78,7 +78,7 @@ def _read_run(rd: RunDir) -> tuple[dict, pd.DataFrame, pd.DataFrame]:
     m = m.assign(run=rd.run_id, variant=variant, seed=seed, profile=profile)
     m["value"] = pd.to_numeric(m["value"], errors="coerce")
     m["epoch"] = pd.to_numeric(m["epoch"], errors="coerce")
-    m["class"] = m["class"].fillna("")
+    m["class"] = m["class"].astype(object).fillna("")  # an all-empty column reads as float NaN
     s = s.assign(run=rd.run_id, variant=variant, seed=seed, profile=profile)
     epochs_done = int(m["epoch"].max()) if len(m) and m["epoch"].notna().any() else 0
     run = {"run": rd.run_id, "variant": variant, "seed": seed, "profile": profile, "status": rd.status(),
