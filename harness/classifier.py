@@ -127,11 +127,15 @@ def predict(model, images: np.ndarray, batch: int = 500) -> np.ndarray:
                            for i in range(0, len(images), batch)]).astype(np.int32)
 
 
-def features(model, images: np.ndarray, batch: int = 500) -> np.ndarray:
-    """Penultimate (global-average-pooled) features, float64, for domain FID/KID and nearest neighbours."""
+def feature_head(model):
+    """The classifier cut at its penultimate (global-average-pooled) layer; build once, call many times."""
     import keras
 
-    head = keras.Model(model.input, model.get_layer("features").output)
+    return keras.Model(model.input, model.get_layer("features").output)
+
+
+def features(head, images: np.ndarray, batch: int = 500) -> np.ndarray:
+    """Features from a `feature_head`, float64, for domain FID/KID and nearest neighbours."""
     return np.concatenate([np.asarray(head(images[i:i + batch], training=False), np.float64)
                            for i in range(0, len(images), batch)])
 
@@ -163,12 +167,15 @@ def report(model, images: np.ndarray, labels: np.ndarray) -> dict:
 class Reference:
     model: object
     info: dict  # key, test report, training time, history
+    _head: object = None  # the feature head, built on first use
 
     def predict(self, images):
         return predict(self.model, images)
 
     def features(self, images):
-        return features(self.model, images)
+        if self._head is None:
+            self._head = feature_head(self.model)
+        return features(self._head, images)
 
 
 def reference_key(ds: dataset.EuroSAT, recipe: Recipe, *, seed: int, split_seed: int) -> dict:

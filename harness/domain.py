@@ -43,6 +43,13 @@ class DomainMetrics:
         self.cfg, self.ds = inception.cfg, inception.ds
         self.train_idx = train_idx  # the images the GAN trained on (memorisation is judged against them)
         self.out_dir = out_dir
+        self._real_features: dict[tuple[str, int], np.ndarray] = {}  # fixed images: extracted once per run
+
+    def real_features(self, role: str, cls: int, idx: np.ndarray) -> np.ndarray:
+        """Features of real images `idx` playing `role` for class `cls`; the same at every epoch, so kept."""
+        if (role, cls) not in self._real_features:
+            self._real_features[role, cls] = self.ref.features(self.ds.images[idx])
+        return self._real_features[role, cls]
 
     def evaluate(self, generator, epoch: int, metrics: list[str]) -> list[dict]:
         rows: list[dict] = []
@@ -52,10 +59,12 @@ class DomainMetrics:
         fakes = {c: self.ev.fake_images(generator, c) for c in range(eurosat.NUM_CLASSES)}
         if "fidelity" in wanted:
             rows += self.fidelity(epoch, fakes)
-        if "domain_fid" in wanted:
-            rows += self.domain_distances(epoch, fakes)
-        if "memorisation" in wanted:
-            rows += self.memorisation(epoch, fakes)
+        if {"domain_fid", "memorisation"} & set(wanted):
+            fake_features = {c: self.ref.features(images) for c, images in fakes.items()}
+            if "domain_fid" in wanted:
+                rows += self.domain_distances(epoch, fake_features)
+            if "memorisation" in wanted:
+                rows += self.memorisation(epoch, fakes, fake_features)
         if "cas" in wanted:
             rows += self.cas(generator, epoch)
         if "augmentation" in wanted:
@@ -77,31 +86,32 @@ class DomainMetrics:
                  eurosat.CLASSES[int(np.argmin(shares))], min(shares))
         return rows
 
-    def domain_distances(self, epoch: int, fakes: dict[int, np.ndarray]) -> list[dict]:
+    def domain_distances(self, epoch: int, fake_features: dict[int, np.ndarray]) -> list[dict]:
         rows = []
         for cls, name in enumerate(eurosat.CLASSES):
-            real = self.ref.features(self.ds.images[self.ev.real_indices(cls)])
-            fake = self.ref.features(fakes[cls])
+            real = self.real_features("reference", cls, self.ev.real_indices(cls))
+            fake = fake_features[cls]
             rows.append(_row(epoch, name, "domain_fid", distances.fid(real, fake), len(real), len(fake)))
             mean, std = distances.kid(real, fake, subset_size=min(1000, len(real), len(fake)), seed=self.cfg.seed)
             rows += [_row(epoch, name, "domain_kid", mean, len(real), len(fake)),
                      _row(epoch, name, "domain_kid_std", std, len(real), len(fake))]
         for metric in ("domain_fid", "domain_kid"):
             values = [r["value"] for r in rows if r["metric"] == metric]
-            rows.append(_row(epoch, "mean", metric, float(np.mean(values)), None, len(fakes[0])))
+            rows.append(_row(epoch, "mean", metric, float(np.mean(values)), None, len(fake_features[0])))
         return rows
 
-    def memorisation(self, epoch: int, fakes: dict[int, np.ndarray]) -> list[dict]:
+    def memorisation(self, epoch: int, fakes: dict[int, np.ndarray],
+                     fake_features: dict[int, np.ndarray]) -> list[dict]:
         held_out = np.setdiff1d(dataset.split_indices(self.ds.labels, "test", seed=self.cfg.data.split_seed),
                                 self.train_idx)
         rows, closest = [], []
         for cls, name in enumerate(eurosat.CLASSES):
             train = self.train_idx[self.ds.labels[self.train_idx] == cls]
-            train_f = self.ref.features(self.ds.images[train])
-            fake_d, fake_j = nearest(self.ref.features(fakes[cls]), train_f)
+            train_f = self.real_features("trained on", cls, train)
+            fake_d, fake_j = nearest(fake_features[cls], train_f)
             real = held_out[self.ds.labels[held_out] == cls]
             if len(real):
-                real_d, _ = nearest(self.ref.features(self.ds.images[real]), train_f)
+                real_d, _ = nearest(self.real_features("held out", cls, real), train_f)
             else:  # the GAN trained on every image: leave-one-out distances within its training set
                 real_d, _ = nearest(train_f, train_f, exclude_self=True)
             ratio = float(np.median(fake_d) / max(np.median(real_d), 1e-12))

@@ -255,7 +255,7 @@ class Trainer:
                                 for name, value in summary.items()]
                 self._log_epoch(epoch, summary)
                 eval_rows = self.evaluator.evaluate(gan.generator, epoch) if self._evaluation_due(epoch) else []
-                if self._domain_curve_due(epoch) and not {r["metric"] for r in eval_rows} & {"label_fidelity"}:
+                if self._domain_curve_due(epoch) and not any(r["metric"] == "label_fidelity" for r in eval_rows):
                     eval_rows += self.evaluator.evaluate_domain_curve(gan.generator, epoch)
                 metric_rows += [self._metric_row(r) for r in eval_rows]
                 grid = None
