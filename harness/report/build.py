@@ -131,25 +131,13 @@ def _dataset(res: collect.Results, data):
     from harness import dataset
 
     sources = [data] if data else []
-    sources += [r["data"]["source"] for r in _records(res) if r.get("data", {}).get("source")]
-    for source in sources + [None]:
+    sources += [s for s in res.runs["source"] if s]  # recorded in each run's config.json, read by collect
+    for source in dict.fromkeys(sources + [None]):  # each distinct archive tried once
         try:
             return dataset.load(source)
         except Exception as exc:  # no archive here: the report still renders
             log.info("report: data %s unavailable (%s)", source, exc)
     return None
-
-
-def _records(res: collect.Results) -> list[dict]:
-    import json
-
-    out = []
-    for path in res.runs["path"]:
-        try:
-            out.append(json.loads((Path(path) / "config.json").read_text()))
-        except (OSError, ValueError):
-            pass
-    return out
 
 
 def _real_examples(ds, per_class: int = 8) -> dict[int, np.ndarray] | None:

@@ -50,7 +50,7 @@ def collect(results_dir: Path, variants: str | None = None, *, ignore: Path | No
         metrics.append(m)
         steps.append(s)
     runs_df = pd.DataFrame(runs, columns=["run", "variant", "seed", "profile", "status", "epochs_done", "epochs",
-                                          "path", "config"])
+                                          "path", "source", "config"])
     metrics_df = pd.concat(metrics, ignore_index=True) if metrics else pd.DataFrame(columns=METRIC_COLUMNS +
                                                                                      ["profile"])
     steps_df = pd.concat(steps, ignore_index=True) if steps else pd.DataFrame(
@@ -68,7 +68,9 @@ def _read_run(rd: RunDir) -> tuple[dict, pd.DataFrame, pd.DataFrame]:
     record = rd.read_record()  # RunError if absent or not JSON
     if not isinstance(record, dict) or not {"run_id", "config", "data"} <= set(record):
         raise RunError("config.json is not a harness run record")
-    cfg = record["config"]
+    cfg, data = record["config"], record["data"]
+    if not isinstance(cfg, dict) or not isinstance(data, dict):
+        raise RunError("config.json is not a harness run record")
     variant, seed, profile = str(cfg["variant"]), int(cfg["seed"]), str(cfg.get("profile", ""))
     m = rd.metrics()
     s = rd.steps()
@@ -83,7 +85,7 @@ def _read_run(rd: RunDir) -> tuple[dict, pd.DataFrame, pd.DataFrame]:
     epochs_done = int(m["epoch"].max()) if len(m) and m["epoch"].notna().any() else 0
     run = {"run": rd.run_id, "variant": variant, "seed": seed, "profile": profile, "status": rd.status(),
            "epochs_done": epochs_done, "epochs": int(cfg.get("train.epochs", 0)), "path": str(rd.path),
-           "config": cfg}
+           "source": str(data.get("source") or ""), "config": cfg}
     return run, m, s
 
 
