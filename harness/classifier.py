@@ -28,7 +28,7 @@ import numpy as np
 from harness import atomicio, dataset, eurosat, paths
 
 log = logging.getLogger("harness")
-RECIPE_VERSION = 1
+RECIPE_VERSION = 2  # 2: one conv in the first block
 _ORDER_STREAM = 0xC1A5
 
 
@@ -62,7 +62,9 @@ def build(recipe: Recipe, *, seed: int = 0):
     x = layers.BatchNormalization(momentum=0.9, name="stem_bn")(x)  # 0.9: short trainings (CAS) settle too
     x = layers.ReLU(name="stem_relu")(x)
     for block, mult in enumerate((1, 2, 4, 8), start=1):
-        for conv in (1, 2):
+        # One conv at 32x32, two below: a second one there halved training speed on the 2-core CPU (78 against
+        # 155-182 img/s) for 15% of the FLOPs and 0.3 points of test accuracy (README, "reference classifier").
+        for conv in ((1,) if block == 1 else (1, 2)):
             x = layers.Conv2D(recipe.width * mult, 3, padding="same", use_bias=False, name=f"b{block}c{conv}")(x)
             x = layers.BatchNormalization(momentum=0.9, name=f"b{block}c{conv}_bn")(x)
             x = layers.ReLU(name=f"b{block}c{conv}_relu")(x)
