@@ -14,7 +14,8 @@ same fixed latents and the same real images as the Inception metrics:
 - cas: the classification accuracy score (Ravuri & Vinyals 2019), a classifier
   trained only on generated images, tested on the real test split;
 - augmentation: test accuracy with k real images per class, alone and with
-  generated images added, over several seeds.
+  generated images added, mean over several seeds, and the gain's standard
+  deviation over those seeds (each seed pairs the two settings).
 Rows are tidy, like the FID rows: epoch, class, metric, value, n_real, n_fake.
 """
 
@@ -191,10 +192,15 @@ class DomainMetrics:
                     rows.append(_row(epoch, f"k={k}", f"accuracy_{setting}", float(np.mean(accs)), 10 * k,
                                      0 if setting == "real_only" else 10 * e.augment_synthetic))
             if results["with_generated"]:
-                gain = float(np.mean(results["with_generated"]) - np.mean(results["real_only"]))
-                rows.append(_row(epoch, f"k={k}", "augmentation_gain", gain, 10 * k, 10 * e.augment_synthetic))
-                log.info("epoch %d  k=%d real/class: accuracy %.4f alone, %.4f with generated (gain %+.4f)", epoch,
-                         k, np.mean(results["real_only"]), np.mean(results["with_generated"]), gain)
+                # Paired by seed: both settings share the seed's k real images and its initial weights.
+                gains = np.subtract(results["with_generated"], results["real_only"])
+                gain, sd = float(gains.mean()), float(gains.std(ddof=1)) if len(gains) > 1 else float("nan")
+                n = (10 * k, 10 * e.augment_synthetic)
+                rows += [_row(epoch, f"k={k}", "augmentation_gain", gain, *n),
+                         _row(epoch, f"k={k}", "augmentation_gain_sd", sd, *n)]
+                log.info("epoch %d  k=%d real/class: accuracy %.4f alone, %.4f with generated (gain %+.4f, "
+                         "sd %.4f over %d seeds)", epoch, k, np.mean(results["real_only"]),
+                         np.mean(results["with_generated"]), gain, sd, len(gains))
         return rows
 
     def _recipe(self, steps: int) -> classifier.Recipe:

@@ -138,6 +138,7 @@ def test_cas_and_augmentation_gain_rows(ds, tiny_reference, tmp_path):
     real_only = value[("k=5", "accuracy_real_only")]["value"]
     with_generated = value[("k=5", "accuracy_with_generated")]["value"]
     assert gain == pytest.approx(with_generated - real_only) and 0 <= real_only <= 1
+    assert np.isnan(value[("k=5", "augmentation_gain_sd")]["value"])  # one seed: no spread to report
 
 
 def test_domain_metric_names_validate():

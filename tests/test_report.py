@@ -102,6 +102,36 @@ def test_report_tables_numbers_and_files(results):
     assert "best epoch" in report.terminal and "spectral_norm" in report.terminal
 
 
+def add_domain_rows(rd: RunDir, variant: str, seed: int, *, epoch: int, alone: float, gain: float) -> None:
+    """Append what `harness eval --metrics fidelity,cas,augmentation` writes, with known values."""
+    rows = [(epoch, "mean", "label_fidelity", 0.3 + gain, None, 20), (epoch, "all", "cas", 0.2 + gain, 2700, 21600)]
+    for k, lift in ((10, 1.0), (50, 0.5)):
+        rows += [(epoch, f"k={k}", "accuracy_real_only", alone * lift, 10 * k, 0),
+                 (epoch, f"k={k}", "accuracy_with_generated", alone * lift + gain, 10 * k, 5000),
+                 (epoch, f"k={k}", "augmentation_gain", gain, 10 * k, 5000),
+                 (epoch, f"k={k}", "augmentation_gain_sd", 0.01, 10 * k, 5000)]
+    extra = pd.DataFrame([(rd.run_id, variant, seed, *r) for r in rows], columns=METRIC_COLUMNS)
+    rd.write_table(rd.metrics_path, pd.concat([rd.metrics(), extra], ignore_index=True))
+
+
+def test_domain_and_augmentation_tables_and_figure(tmp_path):
+    root, gains = tmp_path / "results", {0: 0.02, 1: 0.05, 2: -0.01}
+    for seed, gain in gains.items():
+        rd = write_run(root, "paper_dcgan", seed)
+        add_domain_rows(rd, "paper_dcgan", seed, epoch=2, alone=0.4, gain=gain)
+    report = build(root, floor=False)
+    tidy = pd.read_csv(report.out / "augmentation.csv")
+    gain = tidy[(tidy["metric"] == "augmentation_gain") & (tidy["k"] == 10)].iloc[0]
+    values = list(gains.values())
+    assert gain["mean"] == pytest.approx(np.mean(values)) and gain["n_runs"] == 3
+    assert gain["ci95"] == pytest.approx(sps.t.ppf(0.975, 2) * np.std(values, ddof=1) / np.sqrt(3))
+    alone = tidy[(tidy["metric"] == "accuracy_real_only")].set_index("k")["mean"]
+    assert alone.to_dict() == pytest.approx({10: 0.4, 50: 0.2})
+    md = (report.out / "report.md").read_text()
+    assert "## Augmentation gain" in md and "## EuroSAT domain metrics" in md
+    assert (report.out / "figures" / "augmentation.png").stat().st_size > 1000
+
+
 def test_partial_and_foreign_folders_do_not_stop_the_report(results, caplog):
     write_run(results, "hinge_loss", 0, status="running", epochs=3, offset=5)
     write_run(results, "diffaugment", 0, status="diverged at epoch 2", offset=5)

@@ -67,6 +67,7 @@ def build(results_dir: Path | str, *, variants: str | None = None, out: Path | s
     comparison_fid = tables.comparison(res, "fid")
     comparison_kid = tables.comparison(res, "kid")
     domain, fidelity, runs = tables.domain_table(res), tables.fidelity_table(res), tables.runs_table(res)
+    augmentation, augmentation_tidy = tables.augmentation_table(res)
     for name, display, tidy, title, caption in (
             ("fid-per-class", fid_display, fid_tidy, "Per-class FID (final epoch)",
              "Mean ± 95% CI over seeds (Student's t). Lower is better. N: generated images per class (and real "
@@ -86,6 +87,11 @@ def build(results_dir: Path | str, *, variants: str | None = None, out: Path | s
              "the reference classifier's own accuracy."),
             ("label-fidelity", fidelity, fidelity, "Label fidelity per class",
              "Share of each class's generated images that the reference classifier assigns to that class."),
+            ("augmentation", augmentation, augmentation_tidy, "Augmentation gain",
+             "From `harness eval RUN --metrics augmentation`: test accuracy of the reference recipe trained on k real "
+             "images per class alone, and with generated images added (eval.augment_synthetic per class); gain = "
+             "with − alone, paired by classifier seed. Mean ± 95% CI over runs; 'gain sd' is the spread over "
+             "classifier seeds (eval.augment_seeds) within a run."),
             ("runs", runs, runs, "Runs behind every number",
              "Every table row lists its run ids; here is each run's folder.")):
         if display is None or display.empty:
@@ -101,6 +107,7 @@ def build(results_dir: Path | str, *, variants: str | None = None, out: Path | s
                                  "Fréchet distance on the reference EuroSAT classifier's features (eval.domain_every).")
     figs += figures.metric_curve(res, fig_dir, "label_fidelity", "Label fidelity against epoch",
                                  "Share of generated images the reference classifier assigns to their class.")
+    figs += figures.augmentation_curve(res, fig_dir)
     figs += figures.training_curves(res, fig_dir)
     figs += figures.per_class_bars(res, fig_dir, "fid")
     figs += figures.sample_size_curve(res, fig_dir)

@@ -14,8 +14,9 @@ import numpy as np
 import pandas as pd
 
 from harness import atomicio, eurosat
+from harness.report import stats
 from harness.report.collect import Results
-from harness.report.tables import final_rows, group_labels
+from harness.report.tables import augmentation_rows, final_rows, group_labels
 
 log = logging.getLogger("harness")
 Figure = tuple[str, Path, str]
@@ -30,6 +31,12 @@ def _plt():
 
     sns.set_theme(style="whitegrid", context="notebook")
     return plt, sns
+
+
+def _t_interval(values) -> tuple[float, float]:
+    """Seaborn's error band as the tables' 95% CI (Student's t over seeds), not its random bootstrap."""
+    mean, half, _ = stats.mean_ci(list(values))
+    return (mean, mean) if not np.isfinite(half) else (mean - half, mean + half)
 
 
 def _save(fig, out: Path, name: str, svg: bool = True) -> Path:
@@ -59,13 +66,13 @@ def metric_curve(results: Results, out: Path, metric: str, title: str, caption: 
     mean = rows[rows["class"] == "mean"]
     if not mean.empty:
         fig, ax = plt.subplots(figsize=(7, 4))
-        sns.lineplot(data=mean, x="epoch", y="value", hue="variant", errorbar=("ci", 95), marker="o", ax=ax)
+        sns.lineplot(data=mean, x="epoch", y="value", hue="variant", errorbar=_t_interval, marker="o", ax=ax)
         ax.set(ylabel=f"{metric} (class mean)", title=title)
         figures.append((title, _save(fig, out, f"{metric}-vs-epoch"), caption))
     per_class = rows[rows["class"] != "mean"]
     if not per_class.empty:
         grid = sns.relplot(data=per_class, x="epoch", y="value", hue="variant", col="class", col_wrap=5,
-                           kind="line", errorbar=("ci", 95), marker="o", height=2.4, aspect=1.2,
+                           kind="line", errorbar=_t_interval, marker="o", height=2.4, aspect=1.2,
                            facet_kws={"sharey": False})
         grid.set_titles("{col_name}")
         grid.set_ylabels(metric)
@@ -89,7 +96,7 @@ def training_curves(results: Results, out: Path) -> list[Figure]:
              "Discriminator accuracy on real and generated images (paper Fig. 11)")):
         part = rows[rows["metric"].isin(metrics)]
         grid = sns.relplot(data=part, x="epoch", y="value", hue="variant", col="metric", kind="line",
-                           errorbar=("ci", 95), height=3.2, aspect=1.3, facet_kws={"sharey": False})
+                           errorbar=_t_interval, height=3.2, aspect=1.3, facet_kws={"sharey": False})
         grid.set_ylabels(ylabel)
         grid.figure.suptitle(title, y=1.03)
         figures.append((title, _save(grid.figure, out, name), "Band: 95% CI over seeds."))
@@ -104,7 +111,7 @@ def per_class_bars(results: Results, out: Path, metric: str = "fid") -> list[Fig
         return []
     plt, sns = _plt()
     fig, ax = plt.subplots(figsize=(11, 4.2))
-    sns.barplot(data=final, x="class", y="value", hue="group", errorbar=("ci", 95), ax=ax)
+    sns.barplot(data=final, x="class", y="value", hue="group", errorbar=_t_interval, ax=ax)
     ax.set(xlabel="", ylabel=f"{metric} (final epoch)", title=f"Per-class {metric.upper()} by variant (paper Fig. 3)")
     plt.setp(ax.get_xticklabels(), rotation=30, ha="right")
     ax.legend(title="variant", loc="upper left", bbox_to_anchor=(1.01, 1))
@@ -126,7 +133,7 @@ def sample_size_curve(results: Results, out: Path) -> list[Figure]:
     inf = m[m["metric"] == "fid_inf"]
     plt, sns = _plt()
     grid = sns.relplot(data=points, x="N", y="value", hue="variant", col="class", col_wrap=5, kind="line",
-                       marker="o", errorbar=("ci", 95), height=2.4, aspect=1.2, facet_kws={"sharey": False})
+                       marker="o", errorbar=_t_interval, height=2.4, aspect=1.2, facet_kws={"sharey": False})
     for cls, ax in grid.axes_dict.items():
         f = floor[floor["class"] == cls]
         if not f.empty:
@@ -139,6 +146,28 @@ def sample_size_curve(results: Results, out: Path) -> list[Figure]:
     return [("FID against sample size N", _save(grid.figure, out, "fid-vs-n"),
              "Lines: FID at N (mean over bootstraps and seeds); dashed: real vs real at N (the floor); "
              "dotted: FID-infinity (the N -> infinity extrapolation).")]
+
+
+def augmentation_curve(results: Results, out: Path) -> list[Figure]:
+    """Test accuracy against real images per class, alone and with generated images, per variant."""
+    rows = augmentation_rows(results)
+    rows = rows[rows["metric"].isin(["accuracy_real_only", "accuracy_with_generated"])]
+    if rows.empty:
+        return []
+    rows = rows.assign(setting=rows["metric"].map({"accuracy_real_only": "k real only",
+                                                   "accuracy_with_generated": "k real + generated"}),
+                       variant=rows["group"])
+    plt, sns = _plt()
+    fig, ax = plt.subplots(figsize=(6, 4))
+    sns.lineplot(data=rows, x="k", y="value", hue="variant", style="setting", marker="o",
+                 style_order=["k real + generated", "k real only"], errorbar=_t_interval,
+                 ax=ax)
+    ax.set_xscale("log")
+    ax.set_xlabel("real training images per class (k)")
+    ax.set_ylabel("test accuracy (real test split)")
+    return [("Augmentation: test accuracy against k", _save(fig, out, "augmentation"),
+             "Each point: a classifier trained with the reference recipe on k real images per class, alone "
+             "(dashed) or with generated images added, mean over classifier seeds; band: 95% CI over runs.")]
 
 
 def sample_grids(results: Results, out: Path, real_images: dict[int, np.ndarray] | None) -> list[Figure]:

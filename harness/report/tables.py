@@ -138,6 +138,43 @@ def domain_table(results: Results) -> pd.DataFrame:
     return wide
 
 
+AUGMENTATION_COLUMNS = {"accuracy_real_only": "k real only", "accuracy_with_generated": "k real + generated",
+                        "augmentation_gain": "gain", "augmentation_gain_sd": "gain sd over classifier seeds"}
+
+
+def augmentation_rows(results: Results) -> pd.DataFrame:
+    """Each run's final augmentation rows, with k as a number (the class column holds 'k=10')."""
+    frames = [f for f in (final_rows(results, m) for m in AUGMENTATION_COLUMNS) if not f.empty]
+    if not frames:
+        return results.metrics.iloc[:0].assign(group=[], k=[])
+    final = pd.concat(frames)
+    final = final[final["class"].astype(str).str.fullmatch(r"k=\d+")]
+    return final.assign(k=final["class"].str[2:].astype(int))
+
+
+def augmentation_table(results: Results) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(display, tidy) per group and k: accuracy alone and with generated images, and the gain; mean ± 95% CI
+    over the group's runs."""
+    final = augmentation_rows(results)
+    if final.empty:
+        return pd.DataFrame(), pd.DataFrame()
+    tidy, display = [], []
+    for (group, k), g in final.groupby(["group", "k"], sort=False):
+        row = {"variant": group, "k per class": k}
+        for metric, column in AUGMENTATION_COLUMNS.items():
+            mean, half, n = stats.mean_ci(g.loc[g["metric"] == metric, "value"].tolist())
+            runs = " ".join(sorted(g.loc[g["metric"] == metric, "run"]))
+            tidy.append({"group": group, "k": k, "metric": metric, "mean": mean, "ci95": half, "n_runs": n,
+                         "runs": runs})
+            # An sd is already a spread: its mean over runs is shown, not a CI of it.
+            row[column] = _cell(mean, math.nan if metric == "augmentation_gain_sd" else half, digits=4)
+        row["runs"] = " ".join(sorted(g["run"].unique()))
+        display.append(row)
+    order = ["variant", "k per class"]
+    return (pd.DataFrame(display).sort_values(order, kind="stable").reset_index(drop=True),
+            pd.DataFrame(tidy).sort_values(["group", "k"], kind="stable").reset_index(drop=True))
+
+
 def fidelity_table(results: Results) -> pd.DataFrame:
     final = final_rows(results, "label_fidelity")
     final = final[final["class"].isin(eurosat.CLASSES + ("mean",))]
