@@ -81,6 +81,11 @@ class Evaluator:
                                                 out_dir=self.out_dir)
         return self._domain
 
+    @property
+    def has_domain(self) -> bool:
+        """Whether the domain metrics (and so the reference classifier) were used."""
+        return self._domain is not None
+
     def evaluate_domain_curve(self, generator, epoch: int) -> list[dict]:
         """The cheap domain metrics tracked during training (eval.domain_every)."""
         return self.domain.evaluate(generator, epoch, ["fidelity", "domain_fid"])
@@ -214,7 +219,8 @@ def evaluate_run(run_dir, *, data=None, epoch: int | None = None, overrides: dic
         if ds.digest != record["data"]["digest"]:
             raise RunError(f"{ds.source}: content digest {ds.digest[:12]}... is not the run's "
                            f"{record['data']['digest'][:12]}...; pass --data with the archive the run used")
-        rows = Evaluator(cfg, ds, out_dir=rd.path / "domain").evaluate(generator, at_epoch)
+        evaluator = Evaluator(cfg, ds, out_dir=rd.path / "domain")
+        rows = evaluator.evaluate(generator, at_epoch)
         rows = [{"run": rd.run_id, "variant": cfg.variant, "seed": cfg.seed, **r} for r in rows]
         new = pd.DataFrame(rows, columns=METRIC_COLUMNS)
         old = rd.metrics()
@@ -222,7 +228,23 @@ def evaluate_run(run_dir, *, data=None, epoch: int | None = None, overrides: dic
             # Re-evaluating the same protocol replaces its rows; other N or metrics stay beside them.
             old = old[~_row_keys(old).isin(set(_row_keys(new)))]
         rd.write_table(rd.metrics_path, pd.concat([old, new], ignore_index=True)[METRIC_COLUMNS])
+        rd.append_evaluation(_evaluation_record(cfg, at_epoch, overrides, evaluator))
     return rows
+
+
+def _evaluation_record(cfg, epoch: int, overrides: dict | None, evaluator: Evaluator) -> dict:
+    """What one `harness eval` computed and with which settings: the metric rows alone do not say (e.g. a CAS
+    row from a shortened eval.cas_steps looks like a full-budget one)."""
+    import datetime
+
+    record = {"time": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+              "epoch": epoch, "metrics": config_mod.metric_list(cfg.eval.metrics),
+              "overrides": {k: str(v) for k, v in (overrides or {}).items()},
+              "eval": {k: v for k, v in config_mod.flatten(cfg).items() if k.startswith("eval.")}}
+    if evaluator.has_domain:
+        ref = evaluator.domain.ref
+        record["reference_classifier"] = {"key": ref.info["key"], "test_accuracy": ref.info["test"]["accuracy"]}
+    return record
 
 
 def _row_keys(frame):

@@ -10,6 +10,8 @@
       checkpoints/     last.npz (full training state), generator-epoch-NNNN.npz
       tensorboard/     scalars and sample images
       generator.keras  the final generator, loadable without the harness
+      evaluations.jsonl one line per `harness eval`: epoch, metrics, eval settings, reference classifier
+      domain/          figures of the domain metrics (memorisation's closest pairs)
       .lock            held (flock) while a process works on the run
 
 Every file is replaced atomically, so a run killed at any point leaves each
@@ -51,6 +53,7 @@ class RunDir:
     config_path = property(lambda self: self.path / "config.json")
     status_path = property(lambda self: self.path / "status")
     metrics_path = property(lambda self: self.path / "metrics.csv")
+    evaluations_path = property(lambda self: self.path / "evaluations.jsonl")
     steps_path = property(lambda self: self.path / "steps.csv")
     log_path = property(lambda self: self.path / "log.txt")
     samples_dir = property(lambda self: self.path / "samples")
@@ -107,6 +110,11 @@ class RunDir:
 
     def steps(self) -> pd.DataFrame:
         return self.read_table(self.steps_path, STEP_COLUMNS)
+
+    def append_evaluation(self, record: dict) -> None:
+        """Add one `harness eval` record to evaluations.jsonl (rewritten atomically, so no line is ever torn)."""
+        old = self.evaluations_path.read_text() if self.evaluations_path.is_file() else ""
+        atomicio.write_text(self.evaluations_path, old + json.dumps(record, sort_keys=True) + "\n")
 
     def truncate_to_epoch(self, epoch: int) -> None:
         """Drop table rows past `epoch`: what a killed run wrote after its last checkpoint."""

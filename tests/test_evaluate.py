@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -113,6 +115,9 @@ def test_harness_eval_and_fid_commands(run_with_eval, eurosat_path, tmp_path):
     again = harness("eval", str(run_with_eval.path), "--metrics", "kid", "--n", "3", env=env)
     assert again.returncode == 0
     assert len(run_with_eval.metrics()) == len(m)  # the same protocol replaces its rows, never duplicates
+    log = [json.loads(line) for line in run_with_eval.evaluations_path.read_text().splitlines()]
+    assert len(log) == 2 and log[-1]["metrics"] == ["kid"] and log[-1]["eval"]["eval.n"] == 3
+    assert log[-1]["overrides"] == {"eval.metrics": "kid", "eval.n": "3"} and "reference_classifier" not in log[-1]
 
     ds = dataset.load(eurosat_path)
     a, b = tmp_path / "a.npz", tmp_path / "b"
