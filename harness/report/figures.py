@@ -163,6 +163,9 @@ def augmentation_curve(results: Results, out: Path) -> list[Figure]:
                  style_order=["k real + generated", "k real only"], errorbar=_t_interval,
                  ax=ax)
     ax.set_xscale("log")
+    ks = sorted(rows["k"].unique())
+    ax.set_xticks(ks, [str(k) for k in ks])
+    ax.minorticks_off()
     ax.set_xlabel("real training images per class (k)")
     ax.set_ylabel("test accuracy (real test split)")
     return [("Augmentation: test accuracy against k", _save(fig, out, "augmentation"),
