@@ -129,6 +129,7 @@ def test_domain_and_augmentation_tables_and_figure(tmp_path):
     assert alone.to_dict() == pytest.approx({10: 0.4, 50: 0.2})
     md = (report.out / "report.md").read_text()
     assert "## Augmentation gain" in md and "## EuroSAT domain metrics" in md
+    assert f"{np.mean([0.2 + g for g in values]):.4f} ± " in md and "(n=3)" in md  # CAS, over the 3 runs
     assert (report.out / "figures" / "augmentation.png").stat().st_size > 1000
 
 

@@ -84,7 +84,7 @@ def build(results_dir: Path | str, *, variants: str | None = None, out: Path | s
              "From `harness eval RUN --metrics domain`: label fidelity (share of generated images the reference "
              "classifier assigns to their class), domain FID on its features, memorisation ratio (< 0.5 flags "
              "copying), CAS (accuracy on real test images of a classifier trained only on generated ones) and "
-             "the reference classifier's own accuracy."),
+             "the reference classifier's own accuracy. Mean ± 95% CI over runs; n: the runs behind the cell."),
             ("label-fidelity", fidelity, fidelity, "Label fidelity per class",
              "Share of each class's generated images that the reference classifier assigns to that class."),
             ("augmentation", augmentation, augmentation_tidy, "Augmentation gain",

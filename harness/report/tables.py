@@ -129,8 +129,9 @@ def domain_table(results: Results) -> pd.DataFrame:
         final = final[final["class"] == cls]
         for group, g in final.groupby("group", sort=False):
             mean, half, n = stats.mean_ci(g["value"].tolist())
-            rows.append({"variant": group, "metric": metric, "value": _cell(mean, half, digits=4), "seeds": n,
-                         "runs": " ".join(sorted(g["run"]))})
+            # n in each cell: a variant's metrics may come from different runs (e.g. CAS evaluated on one seed).
+            rows.append({"variant": group, "metric": metric, "value": f"{_cell(mean, half, digits=4)} (n={n})",
+                         "seeds": n, "runs": " ".join(sorted(g["run"]))})
     if not rows:
         return pd.DataFrame()
     frame = pd.DataFrame(rows)
