@@ -69,6 +69,15 @@ def test_mean_ci_is_students_t():
     assert np.isnan(stats.mean_ci([4.0])[1])
 
 
+def test_figure_bands_are_the_tables_t_interval():
+    from harness.report.figures import _t_interval
+
+    low, high = _t_interval(pd.Series([3.0, 5.0, 10.0]))
+    mean, half, _ = stats.mean_ci([3.0, 5.0, 10.0])
+    assert (low, high) == pytest.approx((mean - half, mean + half))
+    assert _t_interval([4.0]) == (4.0, 4.0)  # one seed: no band rather than a made-up one
+
+
 def test_holm_matches_the_textbook_example():
     # Holm (1979) step-down: sorted p 0.01, 0.02, 0.04 with m = 3 -> 0.03, 0.04, 0.04.
     assert stats.holm([0.04, 0.01, 0.02]) == pytest.approx([0.04, 0.03, 0.04])
