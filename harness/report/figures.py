@@ -16,7 +16,7 @@ import pandas as pd
 from harness import atomicio, eurosat
 from harness.report import stats
 from harness.report.collect import Results
-from harness.report.tables import augmentation_rows, final_rows, group_labels
+from harness.report.tables import AUGMENTATION_COLUMNS, augmentation_rows, final_rows, group_labels
 
 log = logging.getLogger("harness")
 Figure = tuple[str, Path, str]
@@ -154,13 +154,12 @@ def augmentation_curve(results: Results, out: Path) -> list[Figure]:
     rows = rows[rows["metric"].isin(["accuracy_real_only", "accuracy_with_generated"])]
     if rows.empty:
         return []
-    rows = rows.assign(setting=rows["metric"].map({"accuracy_real_only": "k real only",
-                                                   "accuracy_with_generated": "k real + generated"}),
-                       variant=rows["group"])
+    rows = rows.assign(setting=rows["metric"].map(AUGMENTATION_COLUMNS), variant=rows["group"])
     plt, sns = _plt()
     fig, ax = plt.subplots(figsize=(6, 4))
     sns.lineplot(data=rows, x="k", y="value", hue="variant", style="setting", marker="o",
-                 style_order=["k real + generated", "k real only"], errorbar=_t_interval,
+                 style_order=[AUGMENTATION_COLUMNS["accuracy_with_generated"],
+                              AUGMENTATION_COLUMNS["accuracy_real_only"]], errorbar=_t_interval,
                  ax=ax)
     ax.set_xscale("log")
     ks = sorted(rows["k"].unique())

@@ -130,8 +130,7 @@ def domain_table(results: Results) -> pd.DataFrame:
         for group, g in final.groupby("group", sort=False):
             mean, half, n = stats.mean_ci(g["value"].tolist())
             # n in each cell: a variant's metrics may come from different runs (e.g. CAS evaluated on one seed).
-            rows.append({"variant": group, "metric": metric, "value": f"{_cell(mean, half, digits=4)} (n={n})",
-                         "seeds": n, "runs": " ".join(sorted(g["run"]))})
+            rows.append({"variant": group, "metric": metric, "value": f"{_cell(mean, half, digits=4)} (n={n})"})
     if not rows:
         return pd.DataFrame()
     frame = pd.DataFrame(rows)
