@@ -44,16 +44,50 @@ def test_two_devices_match_one_device_with_the_same_global_batch(variant, eurosa
     assert (one["replicas"], two["replicas"]) == ("1", "2")
     a, b = np.array(one["steps"]), np.array(two["steps"])
     if variant == "paper_dcgan":
-        # Same noise, same batch-norm statistics (synchronised), same gradient: equal up to float rounding.
-        np.testing.assert_allclose(a, b, rtol=0, atol=1e-5)
-        za, zb = np.load(one["checkpoint"]), np.load(two["checkpoint"])
-        assert za.files == zb.files
-        for key in za.files:
-            np.testing.assert_allclose(za[key], zb[key], rtol=0, atol=1e-4, err_msg=key)
+        _assert_same_computation_up_to_rounding(a, b, np.load(one["checkpoint"]), np.load(two["checkpoint"]))
     else:
         # DiffAugment draws per replica, so only the first D loss (before any augmentation differs) is shared
         # in distribution; check that training ran and stayed finite on both.
         assert np.isfinite(a).all() and np.isfinite(b).all() and a.shape == b.shape
+
+
+def _assert_same_computation_up_to_rounding(a, b, za, zb, *, lr=2e-4, batch=16):
+    """What "the same step on 1 or 2 devices" means, with bounds that hold on any CPU.
+
+    The two runs differ only in the order in which sums are reduced (the
+    synchronised batch-norm statistics, the replicas' gradients), so they
+    agree up to float32 rounding. How far rounding travels depends on the step:
+    - Step 1 starts from identical weights: its losses differ only by the
+      reduction order, ~1e-6 relative (measured 8.5e-7 on an AMD EPYC).
+      Wrong noise slices, unsynchronised batch norm or a wrong batch split
+      compute on other numbers, like another batch does: consecutive batches'
+      losses differ by ~5% here. So rtol 1e-5 at step 1 is the sharp check.
+    - Later steps start from weights that already differ: Adam's first updates
+      are about lr * sign(g), so a parameter whose gradient is zero up to
+      rounding moves by up to lr in either direction on the two runs, and
+      GAN training amplifies that. Measured on an AMD EPYC (AVX-512), the
+      largest relative loss difference per step was 8.5e-7, 6.8e-7, 6.1e-7,
+      1.8e-6, 1.6e-4 for steps 1-5, and kept growing about 10x per step after
+      (8.9e-4 at step 6, 2.6e-2 at step 20); an Intel Ice Lake stayed within
+      1e-5 over the same 5 steps. So the test stops at 5 steps, where rtol 2e-3
+      is 12x the largest value measured and still 25x below the difference
+      between two batches.
+    - Accuracies count images: a logit that rounding pushes across 0 changes
+      one of them by 1/batch (the global batch). They must be equal at step 1.
+    - Weights: each Adam update moves a weight by about lr at most, so after
+      t steps the two runs' weights differ by at most 2 * lr * t (measured:
+      2.0e-4, one flipped update, in the generator's first layer). Optimizer
+      moments are not compared: they follow from the weights' trajectory.
+    """
+    losses, accuracies = slice(0, 2), slice(2, 4)
+    np.testing.assert_allclose(a[0, losses], b[0, losses], rtol=1e-5, err_msg="step 1 losses")
+    np.testing.assert_array_equal(a[0, accuracies], b[0, accuracies], err_msg="step 1 accuracies")
+    np.testing.assert_allclose(a[:, losses], b[:, losses], rtol=2e-3, err_msg="losses of steps 1-5")
+    assert np.abs(a[:, accuracies] - b[:, accuracies]).max() <= 1 / batch + 1e-9
+    assert za.files == zb.files
+    steps = len(a)
+    for key in (k for k in za.files if k.split("/")[0] in ("g", "d")):
+        np.testing.assert_allclose(za[key], zb[key], rtol=0, atol=2 * lr * steps, err_msg=key)
 
 
 def test_bad_device_requests_are_one_line_errors():
