@@ -30,6 +30,7 @@ SPLITS = ("train", "all")
 EVAL_METRICS = ("fid", "kid", "fidelity", "domain_fid", "memorisation", "cas", "augmentation")
 INCEPTION_METRICS = ("fid", "kid")
 DOMAIN_METRICS = ("fidelity", "domain_fid", "memorisation", "cas", "augmentation")
+CURVE_METRICS = ("fidelity", "domain_fid")  # cheap enough for every epoch (eval.domain_every)
 METRIC_ALIASES = {"domain": DOMAIN_METRICS, "inception": INCEPTION_METRICS}
 EVAL_PROTOCOLS = ("paper", "full")
 REFERENCE_SPLITS = ("", "train", "val", "test", "all")
@@ -82,6 +83,10 @@ class TrainConfig:
     loss: str = "bce"
     augment: str = "none"  # diffaugment: color, translation, cutout on real and fake before D
     precision: str = "float32"  # mixed_float16 on GPUs: float16 compute, float32 weights, loss scaling
+    g_ema: float = 0.0  # decay of the generator's weight average used for sampling (0: off); harness.ema
+    g_ema_rampup: bool = True  # decay min(g_ema, (1 + t) / (10 + t)) after t updates
+    r1_gamma: float = 0.0  # weight of the R1 penalty on real images (0: off); harness.objectives.r1
+    r1_every: int = 1  # lazy R1: every k-th D step, weighted by k
 
 
 @dataclass
@@ -261,6 +266,9 @@ def validate(cfg: RunConfig) -> RunConfig:
         _check(0 <= getattr(t, key) < 1, f"train.{key}", getattr(t, key), "must be in [0, 1)")
     _check(t.loss in LOSSES, "train.loss", t.loss, f"must be one of {', '.join(LOSSES)}")
     _check(t.augment in AUGMENTS, "train.augment", t.augment, f"must be one of {', '.join(AUGMENTS)}")
+    _check(0 <= t.g_ema < 1, "train.g_ema", t.g_ema, "must be in [0, 1) (0 turns the average off)")
+    _check(t.r1_gamma >= 0, "train.r1_gamma", t.r1_gamma, "must be >= 0 (0 turns R1 off)")
+    _check(t.r1_every >= 1, "train.r1_every", t.r1_every, "must be >= 1")
     _check(t.precision in PRECISIONS, "train.precision", t.precision, f"must be one of {', '.join(PRECISIONS)}")
     _check(d.split in SPLITS, "data.split", d.split, f"must be one of {', '.join(SPLITS)}")
     _check(0 < d.fraction <= 1, "data.fraction", d.fraction, "must be in (0, 1]")

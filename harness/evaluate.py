@@ -86,10 +86,6 @@ class Evaluator:
         """Whether the domain metrics (and so the reference classifier) were used."""
         return self._domain is not None
 
-    def evaluate_domain_curve(self, generator, epoch: int) -> list[dict]:
-        """The cheap domain metrics tracked during training (eval.domain_every)."""
-        return self.domain.evaluate(generator, epoch, ["fidelity", "domain_fid"])
-
     # Real side ---------------------------------------------------------
     def real_indices(self, cls: int) -> np.ndarray:
         members = self.reference_idx[self.ds.labels[self.reference_idx] == cls]
@@ -126,24 +122,35 @@ class Evaluator:
         count = count or e.n
         noise = fixed_latents(self.cfg.seed, cls, count, self.cfg.model.g.noise_dim)
         labels = np.full(count, cls, np.int32)
-        out = np.concatenate([
-            images.to_uint8(generator([noise[i:i + 250], labels[i:i + 250]], training=False))
-            for i in range(0, count, 250)])
+        out = images.sample_uint8(generator, noise, labels)
         return jpeg_roundtrip(out, e.jpeg_quality) if e.jpeg_quality else out
 
     # Metrics -----------------------------------------------------------
-    def evaluate(self, generator, epoch: int) -> list[dict]:
-        """The requested metrics: Inception ones (per class, mean, pooled), then domain ones."""
-        rows = self.evaluate_inception(generator, epoch) if set(self.metrics) & set(config_mod.INCEPTION_METRICS) \
-            else []
-        if set(self.metrics) & set(config_mod.DOMAIN_METRICS):
-            rows += self.domain.evaluate(generator, epoch, self.metrics)
+    def evaluate_epoch(self, generator, epoch: int, *, final: bool) -> list[dict]:
+        """What training records after `epoch`: every requested metric after the last epoch and every
+        eval.every epochs, and the per-epoch curve metrics every eval.domain_every epochs; none twice."""
+        e = self.cfg.eval
+        names = list(self.metrics) if self.metrics and (final or (e.every and epoch % e.every == 0)) else []
+        if e.domain_every and epoch % e.domain_every == 0:
+            names += [m for m in config_mod.CURVE_METRICS if m not in names]
+        return self.evaluate(generator, epoch, names) if names else []
+
+    def evaluate(self, generator, epoch: int, metrics: list[str] | None = None) -> list[dict]:
+        """The metrics asked for (default: eval.metrics): Inception ones (per class, mean, pooled), then domain
+        ones."""
+        metrics = self.metrics if metrics is None else metrics
+        rows = self.evaluate_inception(generator, epoch, metrics) if set(metrics) & set(
+            config_mod.INCEPTION_METRICS) else []
+        domain = [m for m in metrics if m in config_mod.DOMAIN_METRICS]
+        if domain:
+            rows += self.domain.evaluate(generator, epoch, domain)
         return rows
 
-    def evaluate_inception(self, generator, epoch: int) -> list[dict]:
+    def evaluate_inception(self, generator, epoch: int, metrics: list[str] | None = None) -> list[dict]:
         """Rows for every class, their mean, and all classes pooled."""
         e = self.cfg.eval
-        if "fid" in self.metrics and e.n < distances.FEATURE_DIM:
+        metrics = self.metrics if metrics is None else metrics
+        if "fid" in metrics and e.n < distances.FEATURE_DIM:
             log.warning("FID with %d generated images per class (< %d features): the covariance is rank-deficient,"
                         " FID is biased upward and comparable only at equal N; KID is unbiased", e.n,
                         distances.FEATURE_DIM)
@@ -155,14 +162,14 @@ class Evaluator:
             fake = fake_all[:e.n]
             pooled_real.append(real)
             pooled_fake.append(fake)
-            rows += self._distances(epoch, name, real, fake)
-            if e.sample_sizes:
+            rows += self._distances(epoch, name, real, fake, metrics)
+            if e.sample_sizes and "fid" in metrics:
                 rows += self._curve(epoch, name, real, fake_all)
         for metric in ("fid", "kid", "kid_std"):  # one row per class each; the curve's rows have several N
             values = [r["value"] for r in rows if r["metric"] == metric and r["class"] in eurosat.CLASSES]
             if values:
                 rows.append(_row(epoch, "mean", metric, float(np.mean(values)), None, e.n))
-        rows += self._distances(epoch, "all", np.concatenate(pooled_real), np.concatenate(pooled_fake))
+        rows += self._distances(epoch, "all", np.concatenate(pooled_real), np.concatenate(pooled_fake), metrics)
         fids = {r["class"]: r["value"] for r in rows if r["metric"] == "fid"}
         if fids:
             log.info("epoch %d  FID mean %.2f  all %.2f  best %s %.2f  worst %s %.2f", epoch, fids["mean"],
@@ -171,12 +178,12 @@ class Evaluator:
                      *max(((c, v) for c, v in fids.items() if c in eurosat.CLASSES), key=lambda cv: cv[1]))
         return rows
 
-    def _distances(self, epoch: int, name: str, real: np.ndarray, fake: np.ndarray) -> list[dict]:
+    def _distances(self, epoch: int, name: str, real: np.ndarray, fake: np.ndarray, metrics: list[str]) -> list[dict]:
         rows = []
-        if "fid" in self.metrics:
+        if "fid" in metrics:
             value = distances.fid(real, fake, method=self.cfg.eval.sqrt)
             rows.append(_row(epoch, name, "fid", value, len(real), len(fake)))
-        if "kid" in self.metrics:
+        if "kid" in metrics:
             mean, std = distances.kid(real, fake, subset_size=min(1000, len(real), len(fake)), seed=self.cfg.seed)
             rows.append(_row(epoch, name, "kid", mean, len(real), len(fake)))
             rows.append(_row(epoch, name, "kid_std", std, len(real), len(fake)))

@@ -18,7 +18,8 @@ FORMATS = ("png", "npz")
 
 
 def load_generator(rd: RunDir, epoch: int | None = None):
-    """(config, generator, epoch) with the weights of `epoch` (default: the latest checkpoint)."""
+    """(config, generator, epoch) with the sampling weights of `epoch` (default: the latest checkpoint): the
+    generator average when `train.g_ema` > 0, else the trained generator."""
     from harness.models import build_generator
 
     record = rd.read_record()
@@ -33,7 +34,10 @@ def load_generator(rd: RunDir, epoch: int | None = None):
         if not source.is_file():
             kept = sorted(p.stem.rsplit("-", 1)[-1] for p in rd.checkpoints_dir.glob("generator-epoch-*.npz"))
             raise RunError(f"{rd.path}: no generator kept for epoch {epoch}; kept: {', '.join(kept) or 'none'}")
-    counters = checkpoint.load(source, {"g": generator.weights})
+    # The last checkpoint holds the trained generator as "g" and its average as "g_ema"; evaluation and
+    # sampling use the average when the run kept one. Snapshots hold only the sampling generator, as "g".
+    group = "g_ema" if epoch is None and cfg.train.g_ema > 0 else "g"
+    counters = checkpoint.load(source, {group: generator.weights})
     return cfg, generator, counters.get("epoch", epoch)
 
 
@@ -62,7 +66,7 @@ def generate(run_dir: Path | str, *, classes: list[str], n: int, out: Path | str
             count = min(batch, n - start)
             noise = rng.standard_normal((count, cfg.model.g.noise_dim)).astype(np.float32)
             labels = np.full(count, label, np.int32)
-            all_images.append(images.to_uint8(generator([noise, labels], training=False)))
+            all_images.append(images.sample_uint8(generator, noise, labels, batch=batch))
             all_labels.append(labels)
     pixels, labels = np.concatenate(all_images), np.concatenate(all_labels)
     if fmt == "npz":

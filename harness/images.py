@@ -24,6 +24,13 @@ def to_uint8(images) -> np.ndarray:
     return np.clip(np.rint((x + 1.0) * 127.5), 0, 255).astype(np.uint8)
 
 
+def sample_uint8(generator, noise: np.ndarray, labels: np.ndarray, *, batch: int = 250) -> np.ndarray:
+    """uint8 images from a generator in inference mode, in batches (the one place that samples for a person or
+    a metric: grids, evaluation, `harness generate`)."""
+    return np.concatenate([to_uint8(generator([noise[i:i + batch], labels[i:i + batch]], training=False))
+                           for i in range(0, len(labels), batch)])
+
+
 def grid(images: np.ndarray, rows: int, *, pad: int = 2, row_labels: list[str] | None = None) -> np.ndarray:
     """Tile uint8 images (rows * cols, H, W, 3) into one uint8 picture, one row per class."""
     count, h, w, c = images.shape

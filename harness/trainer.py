@@ -16,7 +16,7 @@ import contextlib
 import logging
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
@@ -60,33 +60,28 @@ def configure_determinism(seed: int) -> None:
 
 
 class GAN:
-    """The two networks, their optimizers and the compiled training step.
-
-    With a MirroredStrategy of R replicas, each replica takes its 1/R slice of
-    the global batch, of the step's noise (drawn for the whole global batch, so
-    it does not depend on R) and of its batch-norm statistics (synchronised
-    across replicas). Each replica's loss is its slice's mean divided by R, and
-    the optimizer sums the replicas' gradients: the gradient of the global mean.
-    So R replicas compute the step a single device computes, up to float
-    rounding (tested with 2 logical CPUs).
-    """
+    """The two networks, their optimizers, the generator average and the compiled training step."""
 
     def __init__(self, cfg: RunConfig, *, strategy=None, precision: str | None = None):
         import keras
         import tensorflow as tf
 
-        from harness import losses
+        from harness import objectives
+        from harness.ema import GeneratorEMA
         from harness.models import build_discriminator, build_generator
+        from harness.objectives.r1 import R1
+        from harness.step import StepParts, build_train_step
 
         self.cfg = cfg
         t = cfg.train
         self.strategy = strategy or tf.distribute.get_strategy()
         self.precision = precision or t.precision
-        replicas = self.strategy.num_replicas_in_sync
+        sync = self.strategy.num_replicas_in_sync > 1
         mixed = self.precision == "mixed_float16"
+        self.ema = None
         with self.strategy.scope(), _dtype_policy(self.precision):
-            self.generator = build_generator(cfg.model, seed=cfg.seed, sync_bn=replicas > 1)
-            self.discriminator = build_discriminator(cfg.model, seed=cfg.seed, sync_bn=replicas > 1)
+            self.generator = build_generator(cfg.model, seed=cfg.seed, sync_bn=sync)
+            self.discriminator = build_discriminator(cfg.model, seed=cfg.seed, sync_bn=sync)
             self.g_opt = keras.optimizers.Adam(t.lr_g, beta_1=t.beta_1, beta_2=t.beta_2, name="g_adam")
             self.d_opt = keras.optimizers.Adam(t.lr_d, beta_1=t.beta_1, beta_2=t.beta_2, name="d_adam")
             if mixed:  # float16 gradients underflow without loss scaling
@@ -94,89 +89,34 @@ class GAN:
                 self.d_opt = keras.optimizers.LossScaleOptimizer(self.d_opt, name="d_loss_scale")
             self.g_opt.build(self.generator.trainable_variables)
             self.d_opt.build(self.discriminator.trainable_variables)
-        d_loss_fn, g_loss_fn = losses.D_LOSSES[t.loss], losses.G_LOSSES[t.loss]
-        G, D = self.generator, self.discriminator
-        batch, noise_dim, seed = t.batch_size, cfg.model.g.noise_dim, cfg.seed
-        local = batch // replicas
+            if t.g_ema > 0:
+                self.ema = GeneratorEMA(self.generator, build_generator(cfg.model, seed=cfg.seed, sync_bn=sync),
+                                        decay=t.g_ema, rampup=t.g_ema_rampup)
+        parts = StepParts(self.generator, self.discriminator, self.g_opt, self.d_opt, objectives.get(t.loss),
+                          regulariser=R1(t.r1_gamma, t.r1_every) if t.r1_gamma > 0 else None,
+                          augment=t.augment, ema=self.ema, mixed=mixed)
+        self.train_step = build_train_step(parts, strategy=self.strategy, batch=t.batch_size,
+                                           noise_dim=cfg.model.g.noise_dim, seed=cfg.seed)
 
-        def shard(tensor):
-            """This replica's slice of a global-batch tensor."""
-            if replicas == 1:
-                return tensor
-            rid = tf.distribute.get_replica_context().replica_id_in_sync_group
-            return tensor[rid * local:(rid + 1) * local]
-
-        def noise(step, which):
-            pair = tf.stack([tf.constant(seed, tf.int64), 2 * step + which])
-            return shard(tf.random.stateless_normal([batch, noise_dim], seed=pair))
-
-        if t.augment == "diffaugment":
-            from harness.augment import diff_augment
-
-            def seen_by_d(images, step, which):
-                pair = tf.stack([tf.constant(seed, tf.int64), 4 * step + which])
-                if replicas > 1:  # each replica augments its own images with its own draw
-                    rid = tf.distribute.get_replica_context().replica_id_in_sync_group
-                    pair = pair + tf.cast(tf.stack([0, rid * 0x10000]), tf.int64)
-                return diff_augment(images, pair)
-        else:
-            def seen_by_d(images, step, which):
-                return images
-
-        def logits(model, inputs):
-            return tf.cast(model(inputs, training=True), tf.float32)
-
-        def for_gradient(opt, loss):
-            """What to differentiate, computed under the tape: the replica's share, loss-scaled if mixed."""
-            share = loss / replicas  # the optimizer sums the replicas' gradients
-            return opt.scale_loss(share) if mixed else share
-
-        def update(opt, objective, variables, tape):
-            opt.apply_gradients(zip(tape.gradient(objective, variables), variables))
-
-        def replica_step(x, y, step):
-            # One discriminator update, then one generator update on fresh
-            # fakes of the same classes as the real batch (the paper's lock step).
-            x, y = shard(x), shard(y)
-            with tf.GradientTape() as tape:
-                fake = G([noise(step, 0), y], training=True)
-                real_logits = logits(D, [seen_by_d(x, step, 0), y])
-                fake_logits = logits(D, [seen_by_d(fake, step, 1), y])
-                d_loss = d_loss_fn(real_logits, fake_logits)
-                d_objective = for_gradient(self.d_opt, d_loss)
-            update(self.d_opt, d_objective, D.trainable_variables, tape)
-            with tf.GradientTape() as tape:
-                fake = G([noise(step, 1), y], training=True)
-                g_loss = g_loss_fn(logits(D, [seen_by_d(fake, step, 2), y]))
-                g_objective = for_gradient(self.g_opt, g_loss)
-            update(self.g_opt, g_objective, G.trainable_variables, tape)
-            return d_loss, g_loss, losses.accuracy_real(real_logits), losses.accuracy_fake(fake_logits)
-
-        @tf.function(jit_compile=False, reduce_retracing=True)
-        def train_step(x, y, step):
-            if replicas == 1:
-                return replica_step(x, y, step)
-            per_replica = self.strategy.run(replica_step, args=(x, y, step))
-            mean = tf.distribute.ReduceOp.MEAN  # equal slices: the mean of means is the global mean
-            return tuple(self.strategy.reduce(mean, value, axis=None) for value in per_replica)
-
-        self.train_step = train_step
+    @property
+    def sampler(self):
+        """The generator that evaluation, grids, snapshots and the export use: the average when there is one."""
+        return self.ema.model if self.ema is not None else self.generator
 
     def state(self) -> dict[str, list]:
-        return {
+        groups = {
             "g": self.generator.weights,
             "d": self.discriminator.weights,
             "g_opt": self.g_opt.variables,
             "d_opt": self.d_opt.variables,
         }
+        if self.ema is not None:
+            groups["g_ema"] = self.ema.model.weights
+        return groups
 
     def sample(self, noise: np.ndarray, labels: np.ndarray, batch: int = 256) -> np.ndarray:
-        """uint8 images from the generator in inference mode."""
-        out = [
-            images.to_uint8(self.generator([noise[i:i + batch], labels[i:i + batch]], training=False))
-            for i in range(0, len(labels), batch)
-        ]
-        return np.concatenate(out)
+        """uint8 images from the sampling generator in inference mode."""
+        return images.sample_uint8(self.sampler, noise, labels, batch=batch)
 
 
 @contextlib.contextmanager
@@ -193,6 +133,23 @@ def _dtype_policy(precision: str):
 
 
 StepHook = Callable[[int, int], None]
+
+
+@dataclass
+class _EpochContext:
+    """What the epoch-end tasks share: the model, the tables so far, and this epoch's results."""
+
+    gan: GAN
+    step_rows: list
+    metric_rows: list
+    writer: object = None
+    epoch: int = 0
+    step: int = 0
+    seconds: float = 0.0
+    new_steps: list = field(default_factory=list)
+    summary: dict = field(default_factory=dict)
+    eval_rows: list = field(default_factory=list)
+    grid: object = None
 
 
 class Trainer:
@@ -221,10 +178,8 @@ class Trainer:
             epoch, step = counters["epoch"], counters["step"]
             log.info("resumed from %s: epoch %d, step %d", run.last_checkpoint, epoch, step)
         run.truncate_to_epoch(epoch)
-        step_rows = run.steps().to_dict("records")
-        metric_rows = run.metrics().to_dict("records")
-        writer = tf.summary.create_file_writer(str(run.tensorboard_dir)) if cfg.log.tensorboard else None
-        eval_noise, eval_labels = eval_latents(cfg.seed, cfg.model.g.noise_dim, cfg.log.grid_columns)
+        ctx = _EpochContext(gan, run.steps().to_dict("records"), run.metrics().to_dict("records"))
+        ctx.writer = tf.summary.create_file_writer(str(run.tensorboard_dir)) if cfg.log.tensorboard else None
         images_t = tf.constant(self.data.images)
         labels_t = tf.constant(self.data.labels)
         bar = self._bar(epoch)
@@ -241,45 +196,71 @@ class Trainer:
                     bar.update(1)
                     bar.set_postfix(d_loss=f"{values[0]:.3f}", g_loss=f"{values[1]:.3f}", refresh=False)
                     if not all(math.isfinite(v) for v in values[:2]):
-                        self._record(step_rows + new_steps, metric_rows)
+                        self._record_tables(ctx.step_rows + new_steps, ctx.metric_rows)
                         run.set_status(f"diverged at epoch {epoch}")
                         raise RunDiverged(f"{run.path}: non-finite loss at epoch {epoch}, step {step} "
                                           f"(d_loss={values[0]}, g_loss={values[1]}); kept artifacts up to epoch "
                                           f"{epoch - 1}")
                     if self.on_step:
                         self.on_step(epoch, step)
-                seconds = time.perf_counter() - started
-                step_rows += new_steps
-                summary = self._epoch_summary(new_steps, seconds)
-                metric_rows += [self._metric_row({"epoch": epoch, "class": "", "metric": name, "value": value})
-                                for name, value in summary.items()]
-                self._log_epoch(epoch, summary)
-                eval_rows = self.evaluator.evaluate(gan.generator, epoch) if self._evaluation_due(epoch) else []
-                if self._domain_curve_due(epoch) and not any(r["metric"] == "label_fidelity" for r in eval_rows):
-                    eval_rows += self.evaluator.evaluate_domain_curve(gan.generator, epoch)
-                metric_rows += [self._metric_row(r) for r in eval_rows]
-                grid = None
-                if epoch % cfg.log.sample_every == 0 or epoch == cfg.train.epochs:
-                    grid = images.grid(gan.sample(eval_noise, eval_labels), eurosat.NUM_CLASSES,
-                                       row_labels=list(eurosat.CLASSES))
-                    images.save_png(run.sample_path(epoch), grid)
-                if writer is not None:
-                    self._tensorboard(writer, epoch, summary, grid, eval_rows)
-                # Tables before the checkpoint: a kill in between is undone on
-                # resume by truncating the tables to the checkpoint's epoch.
-                self._record(step_rows, metric_rows)
-                if (cfg.log.keep_every and epoch % cfg.log.keep_every == 0) or epoch == cfg.train.epochs:
-                    checkpoint.save(run.generator_snapshot(epoch), {"g": gan.generator.weights})
-                checkpoint.save(run.last_checkpoint, gan.state(), epoch=epoch, step=step)
+                ctx.epoch, ctx.step, ctx.new_steps = epoch, step, new_steps
+                ctx.seconds = time.perf_counter() - started
+                ctx.eval_rows, ctx.grid = [], None
+                for task in self.EPOCH_END:
+                    task(self, ctx)
                 if self.on_step:
                     self.on_step(epoch, -1)
         finally:
             bar.close()
-            if writer is not None:
-                writer.close()
+            if ctx.writer is not None:
+                ctx.writer.close()
         from harness import atomicio
 
-        atomicio.write_with(run.generator_path, gan.generator.save)
+        atomicio.write_with(run.generator_path, gan.sampler.save)
+
+    # Epoch-end work, in order ---------------------------------------------
+    def _summarise(self, ctx: "_EpochContext") -> None:
+        ctx.step_rows += ctx.new_steps
+        ctx.summary = self._epoch_summary(ctx.new_steps, ctx.seconds)
+        ctx.metric_rows += [self._metric_row({"epoch": ctx.epoch, "class": "", "metric": name, "value": value})
+                            for name, value in ctx.summary.items()]
+        self._log_epoch(ctx.epoch, ctx.summary)
+
+    def _evaluate(self, ctx: "_EpochContext") -> None:
+        if self.evaluator is not None:
+            ctx.eval_rows = self.evaluator.evaluate_epoch(ctx.gan.sampler, ctx.epoch,
+                                                          final=ctx.epoch == self.cfg.train.epochs)
+            ctx.metric_rows += [self._metric_row(r) for r in ctx.eval_rows]
+
+    def _sample_grid(self, ctx: "_EpochContext") -> None:
+        cfg = self.cfg
+        if ctx.epoch % cfg.log.sample_every == 0 or ctx.epoch == cfg.train.epochs:
+            noise, labels = eval_latents(cfg.seed, cfg.model.g.noise_dim, cfg.log.grid_columns)
+            ctx.grid = images.grid(ctx.gan.sample(noise, labels), eurosat.NUM_CLASSES,
+                                   row_labels=list(eurosat.CLASSES))
+            images.save_png(self.run.sample_path(ctx.epoch), ctx.grid)
+
+    def _write_tensorboard(self, ctx: "_EpochContext") -> None:
+        if ctx.writer is not None:
+            self._tensorboard(ctx.writer, ctx.epoch, ctx.summary, ctx.grid, ctx.eval_rows)
+
+    def _write_tables(self, ctx: "_EpochContext") -> None:
+        self._record_tables(ctx.step_rows, ctx.metric_rows)
+
+    def _keep_generator(self, ctx: "_EpochContext") -> None:
+        keep = self.cfg.log.keep_every
+        if (keep and ctx.epoch % keep == 0) or ctx.epoch == self.cfg.train.epochs:
+            checkpoint.save(self.run.generator_snapshot(ctx.epoch), {"g": ctx.gan.sampler.weights})
+
+    def _write_checkpoint(self, ctx: "_EpochContext") -> None:
+        checkpoint.save(self.run.last_checkpoint, ctx.gan.state(), epoch=ctx.epoch, step=ctx.step)
+
+    # The one statement of the epoch-end order. The tables come before the
+    # checkpoint: a kill in between is undone on resume by truncating the
+    # tables to the checkpoint's epoch. The checkpoint comes last: once it
+    # exists, everything the epoch produces exists too.
+    EPOCH_END = (_summarise, _evaluate, _sample_grid, _write_tensorboard, _write_tables, _keep_generator,
+                 _write_checkpoint)
 
     # Helpers -------------------------------------------------------------
     def _pipeline(self, images_t, labels_t, epoch: int):
@@ -314,16 +295,7 @@ class Trainer:
     def _metric_row(self, row: dict) -> dict:
         return {"run": self.run.run_id, "variant": self.cfg.variant, "seed": self.cfg.seed, **row}
 
-    def _evaluation_due(self, epoch: int) -> bool:
-        every = self.cfg.eval.every
-        return (self.evaluator is not None and bool(self.evaluator.metrics)
-                and (epoch == self.cfg.train.epochs or bool(every and epoch % every == 0)))
-
-    def _domain_curve_due(self, epoch: int) -> bool:
-        every = self.cfg.eval.domain_every
-        return self.evaluator is not None and bool(every) and epoch % every == 0
-
-    def _record(self, step_rows: list[dict], metric_rows: list[dict]) -> None:
+    def _record_tables(self, step_rows: list[dict], metric_rows: list[dict]) -> None:
         import pandas as pd
 
         from harness.rundir import METRIC_COLUMNS, STEP_COLUMNS

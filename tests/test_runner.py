@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from harness import checkpoint, losses, runner, trainer
+from harness import checkpoint, objectives, runner, trainer
 from harness.errors import RunDiverged, RunError
 from harness.rundir import RunDir
 
@@ -49,6 +49,20 @@ def assert_same_state(a: RunDir, b: RunDir) -> None:
 def reference(eurosat_path, tmp_path_factory):
     out = tmp_path_factory.mktemp("reference")
     return runner.run(smoke(), data=eurosat_path, out=out, run_id="ref")
+
+
+# Resume cases: the paper's model, and a run with a generator average (whose weights live in the checkpoint too).
+RESUME_CASES = {"plain": {}, "ema": {"train.g_ema": "0.9"}}
+
+
+@pytest.fixture(scope="module")
+def ema_reference(eurosat_path, tmp_path_factory):
+    out = tmp_path_factory.mktemp("reference-ema")
+    return runner.run(smoke(**RESUME_CASES["ema"]), data=eurosat_path, out=out, run_id="ref-ema")
+
+
+def uninterrupted(request, case: str) -> RunDir:
+    return request.getfixturevalue("reference" if case == "plain" else "ema_reference")
 
 
 def test_run_folder_is_complete(reference):
@@ -109,25 +123,29 @@ def test_crash_between_tables_and_checkpoint_resumes_exactly(reference, eurosat_
     assert_same_state(reference, rd)
 
 
-def test_crash_mid_epoch_resumes_exactly(reference, eurosat_path, tmp_path):
+@pytest.mark.parametrize("case", RESUME_CASES)
+def test_crash_mid_epoch_resumes_exactly(case, request, eurosat_path, tmp_path):
     def crash(epoch, step):
         if (epoch, step) == (3, 12):
             raise KeyboardInterrupt
 
+    cfg = smoke(**RESUME_CASES[case])
     with pytest.raises(KeyboardInterrupt):
-        runner.run(smoke(), data=eurosat_path, out=tmp_path, run_id="mid", on_step=crash)
-    rd = runner.run(smoke(), data=eurosat_path, out=tmp_path, run_id="mid", resume=True)
-    assert_same_state(reference, rd)
+        runner.run(cfg, data=eurosat_path, out=tmp_path, run_id="mid", on_step=crash)
+    rd = runner.run(smoke(**RESUME_CASES[case]), data=eurosat_path, out=tmp_path, run_id="mid", resume=True)
+    assert_same_state(uninterrupted(request, case), rd)
 
 
 def _harness(*args, env=None):
     return [sys.executable, "-m", "harness", *args]
 
 
-def test_sigkill_then_resume_matches_uninterrupted(reference, eurosat_path, tmp_path):
+@pytest.mark.parametrize("case", RESUME_CASES)
+def test_sigkill_then_resume_matches_uninterrupted(case, request, eurosat_path, tmp_path):
     env = {**os.environ, "HARNESS_EUROSAT": str(eurosat_path)}
     cmd = _harness("run", "--variant", "paper_dcgan", "--profile", "smoke", "--epochs", str(EPOCHS),
-                   "--out", str(tmp_path), "--run-id", "killed", "--no-progress")
+                   "--out", str(tmp_path), "--run-id", "killed", "--no-progress",
+                   *[arg for key, value in RESUME_CASES[case].items() for arg in ("--set", f"{key}={value}")])
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     rd = RunDir(tmp_path / "killed")
     deadline = time.time() + 120
@@ -141,7 +159,7 @@ def test_sigkill_then_resume_matches_uninterrupted(reference, eurosat_path, tmp_
     done = subprocess.run(cmd + ["--resume"], env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-2000:]
     assert rd.status() == "done"
-    assert_same_state(reference, rd)
+    assert_same_state(uninterrupted(request, case), rd)
 
 
 def test_resume_with_changed_configuration_is_refused(reference, eurosat_path, tmp_path):
@@ -193,10 +211,13 @@ def test_second_process_on_a_locked_run_is_refused(eurosat_path, tmp_path):
 def test_non_finite_loss_marks_the_run_diverged(eurosat_path, tmp_path, monkeypatch):
     import tensorflow as tf
 
-    def exploding(real, fake):
-        return losses.d_loss_bce(real, fake) * tf.constant(float("nan"))
+    bce = type(objectives.get("bce"))
+    real_loss = bce.d_loss
 
-    monkeypatch.setitem(losses.D_LOSSES, "bce", exploding)
+    def exploding(self, real, fake):
+        return real_loss(self, real, fake) * tf.constant(float("nan"))
+
+    monkeypatch.setattr(bce, "d_loss", exploding)
     with pytest.raises(RunDiverged, match="non-finite loss at epoch 1, step 1"):
         runner.run(smoke(), data=eurosat_path, out=tmp_path, run_id="nan")
     rd = RunDir(tmp_path / "nan")

@@ -20,6 +20,7 @@ DOCUMENTED_PARAMS = {
     "projection_discriminator": (5_488_867, 4_399_553),
     "ttur": (5_488_867, 4_333_633),
     "diffaugment": (5_488_867, 4_333_633),
+    "sn_hinge_projection_diffaug_ema": (5_488_867, 4_397_634),
 }
 VARIANTS = registry.list_variants()
 
@@ -93,8 +94,15 @@ def test_diffaugment_is_deterministic_and_changes_images():
 def test_hinge_losses():
     import tensorflow as tf
 
-    from harness import losses
+    from harness import objectives
 
+    hinge = objectives.get("hinge")
     real, fake = tf.constant([[2.0], [0.5]]), tf.constant([[-2.0], [0.0]])
-    assert float(losses.d_loss_hinge(real, fake)) == pytest.approx((0 + 0.5) / 2 + (0 + 1) / 2)
-    assert float(losses.g_loss_hinge(fake)) == pytest.approx(1.0)
+    assert float(hinge.d_loss(real, fake)) == pytest.approx((0 + 0.5) / 2 + (0 + 1) / 2)
+    assert float(hinge.g_loss(fake)) == pytest.approx(1.0)
+
+
+def test_every_registered_objective_is_a_configurable_loss():
+    from harness import config, objectives
+
+    assert objectives.names() == sorted(config.LOSSES)
