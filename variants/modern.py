@@ -46,3 +46,26 @@ def diffaugment() -> RunConfig:
     cfg = paper_dcgan()
     cfg.train.augment = "diffaugment"
     return cfg
+
+
+@register_variant
+def sn_hinge_projection_diffaug_ema() -> RunConfig:
+    """The modern recipe at this scale: spectral norm + hinge + projection D + DiffAugment + generator EMA.
+
+    Each part over `paper_dcgan` is a variant of its own above; together they
+    are the SNGAN/BigGAN-style conditional GAN that StudioGAN's baselines use:
+    - spectral normalisation of every D layer, no batch norm in D (Miyato et al. 2018);
+    - the hinge loss (Lim & Ye 2017; Miyato et al. 2018);
+    - the label by projection in D (Miyato & Koyama 2018);
+    - DiffAugment's colour, translation and cutout on everything D sees (Zhao et al. 2020);
+    - an exponential moving average of G's weights, decay 0.999 with warm-up, for sampling and evaluation
+      (Yazici et al. 2019; BigGAN, StyleGAN, StudioGAN).
+    The generator, the optimizer and its learning rates are the paper's.
+    """
+    cfg = paper_dcgan()
+    cfg.model.d.norm = "spectral"
+    cfg.model.d.label = "projection"
+    cfg.train.loss = "hinge"
+    cfg.train.augment = "diffaugment"
+    cfg.train.g_ema = 0.999
+    return cfg
