@@ -25,19 +25,20 @@ def load_generator(rd: RunDir, epoch: int | None = None):
     record = rd.read_record()
     cfg = config.validate(config.from_flat(record["config"]))
     generator = build_generator(cfg.model, seed=cfg.seed)
+    # The training-state checkpoints hold the trained generator as "g" and its average as "g_ema"; evaluation
+    # and sampling use the average when the run kept one. Snapshots hold only the sampling generator, as "g".
     if epoch is None:
-        source = rd.last_checkpoint
-        if not source.is_file():
+        group = "g_ema" if cfg.train.g_ema > 0 else "g"
+        found = checkpoint.load_first_good(rd.checkpoints, {group: generator.weights})
+        if found is None:
             raise RunError(f"{rd.path}: no checkpoint yet (the run has not finished an epoch)")
+        counters = found[1]
     else:
         source = rd.generator_snapshot(epoch)
         if not source.is_file():
             kept = sorted(p.stem.rsplit("-", 1)[-1] for p in rd.checkpoints_dir.glob("generator-epoch-*.npz"))
             raise RunError(f"{rd.path}: no generator kept for epoch {epoch}; kept: {', '.join(kept) or 'none'}")
-    # The last checkpoint holds the trained generator as "g" and its average as "g_ema"; evaluation and
-    # sampling use the average when the run kept one. Snapshots hold only the sampling generator, as "g".
-    group = "g_ema" if epoch is None and cfg.train.g_ema > 0 else "g"
-    counters = checkpoint.load(source, {group: generator.weights})
+        counters = checkpoint.load(source, {"g": generator.weights})
     return cfg, generator, counters.get("epoch", epoch)
 
 

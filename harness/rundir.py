@@ -7,7 +7,7 @@
       steps.csv        per-step losses and discriminator accuracies
       log.txt          the run's log
       samples/         epoch-NNNN.png: fixed latents, one row per class
-      checkpoints/     last.npz (full training state), generator-epoch-NNNN.npz
+      checkpoints/     last.npz and previous.npz (full training state), generator-epoch-NNNN.npz
       tensorboard/     scalars and sample images
       generator.keras  the final generator, loadable without the harness
       evaluations.jsonl one line per `harness eval`: epoch, metrics, eval settings, reference classifier
@@ -62,6 +62,12 @@ class RunDir:
     generator_path = property(lambda self: self.path / "generator.keras")
     lock_path = property(lambda self: self.path / ".lock")
     last_checkpoint = property(lambda self: self.checkpoints_dir / "last.npz")
+    previous_checkpoint = property(lambda self: self.checkpoints_dir / "previous.npz")
+
+    @property
+    def checkpoints(self) -> list[Path]:
+        """The training-state checkpoints, newest first."""
+        return [self.last_checkpoint, self.previous_checkpoint]
 
     def generator_snapshot(self, epoch: int) -> Path:
         return self.checkpoints_dir / f"generator-epoch-{epoch:04d}.npz"

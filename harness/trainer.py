@@ -173,10 +173,11 @@ class Trainer:
         configure_determinism(cfg.seed)
         gan = GAN(cfg, strategy=self.strategy)
         epoch, step = 0, 0
-        if run.last_checkpoint.is_file():
-            counters = checkpoint.load(run.last_checkpoint, gan.state())
+        found = checkpoint.load_first_good(run.checkpoints, gan.state())
+        if found is not None:
+            path, counters = found
             epoch, step = counters["epoch"], counters["step"]
-            log.info("resumed from %s: epoch %d, step %d", run.last_checkpoint, epoch, step)
+            log.info("resumed from %s: epoch %d, step %d", path, epoch, step)
         run.truncate_to_epoch(epoch)
         ctx = _EpochContext(gan, run.steps().to_dict("records"), run.metrics().to_dict("records"))
         ctx.writer = tf.summary.create_file_writer(str(run.tensorboard_dir)) if cfg.log.tensorboard else None
@@ -253,6 +254,7 @@ class Trainer:
             checkpoint.save(self.run.generator_snapshot(ctx.epoch), {"g": ctx.gan.sampler.weights})
 
     def _write_checkpoint(self, ctx: "_EpochContext") -> None:
+        checkpoint.rotate(self.run.last_checkpoint, self.run.previous_checkpoint)
         checkpoint.save(self.run.last_checkpoint, ctx.gan.state(), epoch=ctx.epoch, step=ctx.step)
 
     # The one statement of the epoch-end order. The tables come before the

@@ -223,3 +223,50 @@ def test_non_finite_loss_marks_the_run_diverged(eurosat_path, tmp_path, monkeypa
     rd = RunDir(tmp_path / "nan")
     assert rd.status() == "diverged at epoch 1"
     assert rd.exists() and len(rd.steps()) == 1  # what was seen is kept
+
+
+def _crash_in_epoch_3(tmp_path, eurosat_path, run_id: str) -> RunDir:
+    def crash(epoch, step):
+        if (epoch, step) == (3, 12):
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        runner.run(smoke(), data=eurosat_path, out=tmp_path, run_id=run_id, on_step=crash)
+    rd = RunDir(tmp_path / run_id)
+    assert rd.last_checkpoint.is_file() and rd.previous_checkpoint.is_file()  # epochs 2 and 1
+    return rd
+
+
+def test_corrupt_newest_checkpoint_resumes_from_the_previous_one_exactly(reference, eurosat_path, tmp_path,
+                                                                         caplog):
+    rd = _crash_in_epoch_3(tmp_path, eurosat_path, "corrupt")
+    data = rd.last_checkpoint.read_bytes()
+    rd.last_checkpoint.write_bytes(data[: len(data) // 2])  # truncated, as by a full disk
+    with caplog.at_level("WARNING", logger="harness"):
+        runner.run(smoke(), data=eurosat_path, out=tmp_path, run_id="corrupt", resume=True)
+    assert "last.npz: unreadable checkpoint" in caplog.text and "trying the checkpoint before it" in caplog.text
+    assert rd.status() == "done"
+    assert_same_state(reference, rd)
+
+
+def test_no_usable_checkpoint_is_one_error_and_nothing_is_lost(eurosat_path, tmp_path):
+    rd = _crash_in_epoch_3(tmp_path, eurosat_path, "broken")
+    for path in rd.checkpoints:
+        path.write_bytes(b"not a zip")
+    steps_before = rd.steps_path.read_bytes()
+    with pytest.raises(RunError, match=r"no usable checkpoint: .*last.npz: unreadable checkpoint.*previous.npz: "
+                                       r"unreadable checkpoint.*Move .*checkpoints away to start the run over"):
+        runner.run(smoke(), data=eurosat_path, out=tmp_path, run_id="broken", resume=True)
+    assert rd.steps_path.read_bytes() == steps_before  # the tables were not truncated
+    assert all(p.read_bytes() == b"not a zip" for p in rd.checkpoints)
+
+
+def test_checkpoint_with_wrong_shapes_leaves_the_model_untouched(tmp_path):
+    import tensorflow as tf
+
+    a, b = tf.Variable(np.zeros(3, np.float32)), tf.Variable(np.zeros((2, 2), np.float32))
+    checkpoint.save(tmp_path / "c.npz", {"g": [tf.Variable(np.ones(3, np.float32)), tf.Variable(np.ones(5))]},
+                    epoch=1, step=1)
+    with pytest.raises(RunError, match=r"c.npz: g/0001 has shape \(5,\), expected \(2, 2\)"):
+        checkpoint.load(tmp_path / "c.npz", {"g": [a, b]})
+    assert not a.numpy().any() and not b.numpy().any()  # nothing was assigned before the check failed
