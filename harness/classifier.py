@@ -198,14 +198,24 @@ def cached_reference(ds: dataset.EuroSAT, recipe: Recipe | None = None, *, seed:
                      split_seed: int = 0) -> Reference | None:
     import keras
 
+    from harness.cachefile import Stale, remove
+
     key = reference_key(ds, recipe or Recipe(), seed=seed, split_seed=split_seed)
     model_path, info_path = _paths(key)
     if not (model_path.is_file() and info_path.is_file()):
         return None
-    info = json.loads(info_path.read_text())
-    if info.get("key") != key:  # a hash collision or a hand-edited file: never serve it
+    try:
+        info = json.loads(info_path.read_text())
+        if info.get("key") != key:  # a hash collision or a hand-edited file: never serve it
+            raise Stale("its key is another recipe's or archive's")
+        return Reference(keras.models.load_model(model_path), info)
+    except Exception as exc:  # noqa: BLE001 - an unreadable cache entry is retrained, never fatal
+        reason = str(exc) if isinstance(exc, Stale) else f"{type(exc).__name__}: {exc}"
+        log.warning("reference classifier cache %s is unusable (%s); deleting it and training again", model_path,
+                    reason)
+        remove(model_path)
+        remove(info_path)
         return None
-    return Reference(keras.models.load_model(model_path), info)
 
 
 def reference(ds: dataset.EuroSAT, recipe: Recipe | None = None, *, seed: int = 0, split_seed: int = 0,

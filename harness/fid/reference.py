@@ -25,14 +25,21 @@ def _path(key: dict):
     return paths.cache_dir() / "fid" / "real" / f"{hashlib.sha256(blob.encode()).hexdigest()[:24]}.npz", blob
 
 
+def _read(path, blob: str) -> np.ndarray:
+    from harness.cachefile import Stale
+
+    with np.load(path, allow_pickle=False) as saved:
+        if str(saved["key"]) != blob:
+            raise Stale("its key is another protocol's")
+        return saved["features"]
+
+
 def load(key: dict) -> np.ndarray | None:
+    """The cached features, or None (missing, unreadable or stale)."""
     path, blob = _path(key)
     try:
-        with np.load(path, allow_pickle=False) as saved:
-            if str(saved["key"]) != blob:
-                return None
-            return saved["features"]
-    except (OSError, KeyError, ValueError):
+        return _read(path, blob)
+    except Exception:  # noqa: BLE001 - a cache that cannot be read is a cache miss
         return None
 
 
@@ -42,8 +49,8 @@ def save(key: dict, features: np.ndarray) -> None:
 
 
 def cached(key: dict, compute) -> np.ndarray:
-    features = load(key)
-    if features is None:
-        features = compute()
-        save(key, features)
-    return features
+    from harness.cachefile import load_or_build
+
+    path, blob = _path(key)
+    return load_or_build(path, read=lambda p: _read(p, blob), build=compute, write=lambda p, f: save(key, f),
+                         what="real-feature")

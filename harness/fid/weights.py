@@ -103,11 +103,13 @@ def converted() -> tuple[dict[str, np.ndarray], object]:
 
     pt = torchscript_path()
     root = torchscript.load(pt)
+    from harness.cachefile import load_or_build
+
+    def read(path):
+        with np.load(path, allow_pickle=False) as saved:
+            return {k: saved[k] for k in saved.files}  # reading checks each array's CRC
+
     cache = _folder() / f"inception-{PT_SHA256[:16]}-v{CONVERTER_VERSION}.npz"
-    try:
-        with np.load(cache, allow_pickle=False) as saved:
-            weights = {k: saved[k] for k in saved.files}
-    except (OSError, ValueError):
-        weights = inception.folded_weights(root)
-        atomicio.write_npz(cache, **weights)
+    weights = load_or_build(cache, read=read, build=lambda: inception.folded_weights(root),
+                            write=lambda path, w: atomicio.write_npz(path, **w), what="converted Inception weights")
     return weights, root
