@@ -347,10 +347,40 @@ COMMANDS = {"data": cmd_data, "variants": cmd_variants, "profiles": cmd_profiles
             "report": cmd_report}
 
 
+# Commands that load TensorFlow (the others never import it).
+TENSORFLOW_COMMANDS = ("run", "sweep", "eval", "fid", "generate", "classifier", "report")
+
+
+def _import_tensorflow_quietly() -> None:
+    """Import TensorFlow with its start-up banner (absl and oneDNN notices, printed from C++ before any log
+    level applies) held back, so that the first line a command prints is the harness's own. The banner comes
+    back with HARNESS_DEBUG=1 or a TF_CPP_MIN_LOG_LEVEL of the user's own; if the import fails, what it
+    printed is shown."""
+    import tempfile
+
+    with tempfile.TemporaryFile() as held:
+        sys.stderr.flush()
+        saved = os.dup(2)
+        os.dup2(held.fileno(), 2)
+        try:
+            import tensorflow  # noqa: F401
+        except BaseException:
+            os.dup2(saved, 2)
+            held.seek(0)
+            sys.stderr.write(held.read().decode(errors="replace"))
+            raise
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
 def main(argv: list[str] | None = None) -> int:
+    quiet = not os.environ.get("HARNESS_DEBUG") and "TF_CPP_MIN_LOG_LEVEL" not in os.environ
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TF's C++ start-up chatter hides our own messages
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     args = build_parser().parse_args(argv)
+    if quiet and args.command in TENSORFLOW_COMMANDS and "tensorflow" not in sys.modules:
+        _import_tensorflow_quietly()
     try:
         from harness import registry
 

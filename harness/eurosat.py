@@ -72,6 +72,18 @@ class Archive:
     members: list[Member]
     ignored: list[str] = field(default_factory=list)
 
+    @property
+    def foreign_folders(self) -> list[str]:
+        """Folders beside the class folders (where a class folder would be) that are not EuroSAT classes."""
+        found = set()
+        for name in self.ignored:
+            parts = Path(name).relative_to(self.path).parts if self.kind == "folder" else tuple(name.split("/"))
+            prefix = parts[:-2]
+            if len(parts) >= 2 and parts[-2] not in CLASS_COUNTS and parts[-2] not in TOP_FOLDERS and (
+                    not prefix or (len(prefix) == 1 and prefix[0] in TOP_FOLDERS)):
+                found.add("/".join(parts[:-1]))
+        return sorted(found)
+
     def read(self, member: Member) -> bytes:
         if self.kind == "zip":
             return self._zip().read(member.locator)
@@ -123,10 +135,10 @@ def open_archive(path: Path | str) -> Archive:
         kind = "folder"
         roots = [path] + [path / top for top in TOP_FOLDERS if (path / top).is_dir()]
         for root in roots:
-            for cls_dir in sorted(p for p in root.iterdir() if p.is_dir() and p.name in CLASS_COUNTS):
-                for file in sorted(cls_dir.iterdir()):
-                    if file.is_file() and file.name.lower().endswith((".jpg", ".jpeg")):
-                        members.append(Member(cls_dir.name, file.name, str(file)))
+            for folder in sorted(p for p in root.iterdir() if p.is_dir() and p.name not in TOP_FOLDERS):
+                for file in sorted(folder.iterdir()):
+                    if folder.name in CLASS_COUNTS and file.is_file() and file.name.lower().endswith((".jpg", ".jpeg")):
+                        members.append(Member(folder.name, file.name, str(file)))
                     else:
                         ignored.append(str(file))
     else:
@@ -179,11 +191,12 @@ def decode_jpeg(data: bytes):
 def verify(archive: Archive) -> list[str]:
     """Everything wrong with the archive as a list of one-line problems.
 
-    Checks the 10 class folders, the exact per-class counts, the file names
+    Checks that there are the 10 class folders and no other folder beside them, the exact per-class counts, the file names
     `<Class>_1.jpg` .. `<Class>_<count>.jpg`, and that every image decodes as
     64x64 RGB. An empty list means the archive is complete.
     """
-    problems: list[str] = []
+    problems: list[str] = [f"folder {name}/ is not one of the ten EuroSAT classes ({', '.join(CLASSES)})"
+                           for name in archive.foreign_folders]
     by_class: dict[str, list[Member]] = {c: [] for c in CLASSES}
     for member in archive.members:
         by_class[member.cls].append(member)

@@ -29,3 +29,21 @@ def data_cache_dir() -> Path:
 
 def results_dir() -> Path:
     return Path(os.environ.get(ENV_RESULTS) or "results")
+
+
+def check_output_folder(path: Path | str, flag: str = "--out") -> Path:
+    """`path` as a folder the harness may create or write into, or a one-line HarnessError naming it.
+    Checked before any work starts, so a bad --out never costs a training run."""
+    from harness.errors import HarnessError
+
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise HarnessError(f"{flag} {path}: exists and is a file, not a folder")
+    existing = path
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise HarnessError(f"{flag} {path}: {existing} is a file, so the folder cannot be created")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise HarnessError(f"{flag} {path}: {existing} is not writable")
+    return path

@@ -78,7 +78,7 @@ def run(cfg: RunConfig, *, data=None, out: Path | str | None = None, run_id: str
     strategy = devices_mod.strategy(devices, cfg.train.batch_size)  # a bad --devices fails before anything is written
     cfg.train.precision = devices_mod.effective_precision(cfg.train.precision)
     run_id = check_run_id(run_id or default_run_id(cfg))
-    rd = RunDir(Path(out or paths.results_dir()) / run_id)
+    rd = RunDir(paths.check_output_folder(out or paths.results_dir()) / run_id)
     ds = dataset.load(data)
     idx = training_indices(ds, cfg)
     record = {

@@ -94,7 +94,7 @@ def sweep(cells: list[Cell], *, profile: str, overrides: dict | None = None, out
     from harness import paths
 
     overrides = dict(overrides or {})
-    out = str(Path(out or paths.results_dir()).resolve())
+    out = str(paths.check_output_folder(out or paths.results_dir()).resolve())
     for cell in cells:  # fail fast on a bad configuration, before any training
         config.validate(runner.resolve(cell.variant, profile=profile, seed=cell.seed, overrides=overrides))
     if executor not in EXECUTORS:

@@ -1,4 +1,4 @@
-"""The command line: bad input gets one clear line, a non-zero exit and no traceback."""
+"""The command line end to end (the bad-input cases are in test_bad_input.py)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,6 @@ import subprocess
 import sys
 
 import pytest
-
-from conftest import make_files, write_zip
 
 
 def harness(*args, env=None):
@@ -27,43 +25,9 @@ def assert_one_line_error(result, *fragments, code=2):
         assert fragment in errors[0], errors[0]
 
 
-def test_unknown_variant(tmp_path):
-    assert_one_line_error(harness("run", "--variant", "paper_dcgn", "--out", str(tmp_path)),
-                          "unknown variant 'paper_dcgn'", "did you mean paper_dcgan")
-
-
-def test_bad_override_and_impossible_value(tmp_path):
-    assert_one_line_error(harness("run", "--variant", "paper_dcgan", "--set", "train.batch_size=0"),
-                          "train.batch_size=0 must be >= 1")
-    assert_one_line_error(harness("config", "--variant", "paper_dcgan", "--set", "train.lr=1"),
-                          "unknown configuration key 'train.lr'")
-    assert_one_line_error(harness("run", "--variant", "paper_dcgan", "--epochs", "-2"), "train.epochs=-2")
-
-
-def test_missing_and_malformed_data(tmp_path):
-    missing = tmp_path / "nope.zip"
-    assert_one_line_error(harness("run", "--variant", "paper_dcgan", "--data", str(missing), "--out",
-                                  str(tmp_path / "r")), f"{missing}: no such file or folder")
-    assert not (tmp_path / "r").exists()
-    junk = tmp_path / "junk.zip"
-    junk.write_text("not a zip")
-    assert_one_line_error(harness("data", "verify", "--data", str(junk)), f"{junk}: not a zip archive")
-    assert_one_line_error(harness("data", "verify", env={"HARNESS_EUROSAT": ""}), "no EuroSAT data")
-
-
-def test_data_verify_reports_problems_and_exits_1(tmp_path):
-    files = make_files(1)
-    del files["River/River_1.jpg"]
-    result = harness("data", "verify", "--data", str(write_zip(tmp_path / "a.zip", files)))
-    assert result.returncode == 1
-    assert "class folder River/ is missing" in result.stderr
-    assert "Traceback" not in result.stderr
-
-
 def test_variants_lists_and_filters():
     result = harness("variants", "*dcgan*")
     assert result.returncode == 0 and "paper_dcgan" in result.stdout and "G 512-256-128-64-32" in result.stdout
-    assert_one_line_error(harness("variants", "*zzz*"), "no variant matches '*zzz*'")
 
 
 def test_config_prints_resolved_keys():
@@ -72,12 +36,6 @@ def test_config_prints_resolved_keys():
     assert result.returncode == 0
     assert "train.lr_d = 0.0004" in result.stdout and "model.width = 0.125" in result.stdout
     assert "data.split = all" in result.stdout
-    assert_one_line_error(harness("config", "--variant", "paper_dcgan", "--split", "dev"), "data.split='dev'")
-
-
-def test_generate_errors(tmp_path):
-    assert_one_line_error(harness("generate", str(tmp_path / "norun"), "--out", str(tmp_path / "o")),
-                          "not a run folder (no config.json)")
 
 
 @pytest.mark.slow
@@ -99,3 +57,17 @@ def test_run_then_generate_end_to_end(eurosat_path, tmp_path):
                   "--format", "npz")
     assert gen.returncode == 0, gen.stderr
     assert (tmp_path / "g" / "generated.npz").is_file()
+
+
+def test_first_line_is_the_harness_own_without_tensorflow_banner(tmp_path):
+    """TensorFlow's absl/oneDNN start-up notices are held back unless the user asks for them."""
+    env = {k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL", "HARNESS_DEBUG")}
+    afile = tmp_path / "file"
+    afile.write_text("")
+    result = subprocess.run([sys.executable, "-m", "harness", "run", "--variant", "paper_dcgan", "--profile",
+                             "smoke", "--out", str(afile)], capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [f"harness: error: --out {afile}: exists and is a file, not a folder"]
+    listed = subprocess.run([sys.executable, "-m", "harness", "variants"], capture_output=True, text=True, env=env,
+                            timeout=300)
+    assert listed.returncode == 0 and listed.stderr == "" and listed.stdout.startswith("variant ")

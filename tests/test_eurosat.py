@@ -66,9 +66,11 @@ def test_verify_reports_every_problem(tmp_path):
     files["River/River_1.jpg"] = jpeg_bytes(rng, mode="L")
     files["Highway/Highway_1.jpg"] = b"\xff\xd8 broken"
     files["Pasture/notes.jpg"] = jpeg_bytes(rng)
+    files["Glacier/Glacier_1.jpg"] = jpeg_bytes(rng)  # an eleventh class
     with eurosat.open_archive(write_zip(tmp_path / "a.zip", files)) as archive:
         problems = eurosat.verify(archive)
     text = "\n".join(problems)
+    assert "folder EuroSAT_RGB/Glacier/ is not one of the ten EuroSAT classes" in text
     assert "class folder SeaLake/ is missing" in text
     assert "class AnnualCrop: 1 images, expected 3000" in text
     assert "class AnnualCrop: missing AnnualCrop_2.jpg" in text
@@ -85,3 +87,13 @@ def test_real_archive_is_complete_and_matches_published_digest(eurosat_path):
         assert len(archive.members) == 27000
         assert eurosat.content_digest(archive) == SHARED_CONTENT_DIGEST
         assert eurosat.verify(archive) == []
+
+
+def test_an_eleventh_class_folder_fails_verify_in_every_layout(tmp_path):
+    files = make_files(1)
+    files["Glacier/Glacier_1.jpg"] = files["Forest/Forest_1.jpg"]
+    for source in (write_zip(tmp_path / "a.zip", files, top=""), write_folder(tmp_path / "folder", files)):
+        with eurosat.open_archive(source) as archive:
+            assert len(archive.members) == 10  # the extra folder is not read as data
+            problems = eurosat.verify(archive)
+        assert any(p.startswith("folder Glacier/ is not one of the ten EuroSAT classes") for p in problems), problems

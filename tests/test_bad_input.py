@@ -1,0 +1,120 @@
+"""The bad-input corpus: every way a user can hand the harness something wrong, one row each.
+
+Each case sets up its input in a fresh folder, runs the real command line in
+a subprocess, and checks: the exit code, one `harness: error:` line (or, for
+`data verify`, the listed problems) containing the given words, no
+traceback, and that nothing that existed before was changed and nothing new
+was written. A new bad input is one row in CASES (plus a setup function if
+it needs files).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import make_files, write_zip
+
+
+# Setups: each writes its input under `tmp` ------------------------------------
+def _file(tmp: Path) -> None:
+    (tmp / "afile").write_text("precious")
+
+
+def _junk_zip(tmp: Path) -> None:
+    (tmp / "junk.zip").write_text("not a zip")
+
+
+def _eleven_classes(tmp: Path) -> None:
+    files = make_files(1)
+    files["Glacier/Glacier_1.jpg"] = files["Forest/Forest_1.jpg"]
+    write_zip(tmp / "eleven.zip", files)
+
+
+def _missing_class(tmp: Path) -> None:
+    files = make_files(1)
+    del files["River/River_1.jpg"]
+    write_zip(tmp / "missing.zip", files)
+
+
+def _not_a_run(tmp: Path) -> None:
+    (tmp / "notarun").mkdir()
+    (tmp / "notarun" / "notes.txt").write_text("mine")
+
+
+def _images(tmp: Path) -> None:
+    rng = np.random.default_rng(0)
+    np.savez(tmp / "a.npz", images=rng.integers(0, 256, (4, 64, 64, 3), dtype=np.uint8))
+
+
+SETUPS = {"file": _file, "junk_zip": _junk_zip, "eleven": _eleven_classes, "missing": _missing_class,
+          "notarun": _not_a_run, "images": _images}
+
+# id, setup, arguments ({tmp} is the case's folder), exit code, words the error must contain
+CASES = [
+    ("unknown-variant", None, "run --variant paper_dcgn --out {tmp}/r", 2,
+     ["unknown variant 'paper_dcgn'", "did you mean paper_dcgan"]),
+    ("unknown-key", None, "config --variant paper_dcgan --set train.lr=1", 2,
+     ["unknown configuration key 'train.lr'"]),
+    ("set-without-equals", None, "config --variant paper_dcgan --set train.lr_g", 2, ["expected KEY=VALUE"]),
+    ("batch-size-zero", None, "run --variant paper_dcgan --set train.batch_size=0 --out {tmp}/r", 2,
+     ["train.batch_size=0 must be >= 1"]),
+    ("negative-epochs", None, "run --variant paper_dcgan --epochs -2 --out {tmp}/r", 2, ["train.epochs=-2"]),
+    ("bad-split", None, "config --variant paper_dcgan --split dev", 2, ["data.split='dev'"]),
+    ("ema-decay-one", None, "config --variant paper_dcgan --set train.g_ema=1", 2, ["train.g_ema=1.0 must be in [0, 1)"]),
+    ("r1-negative", None, "config --variant paper_dcgan --set train.r1_gamma=-1", 2, ["train.r1_gamma=-1.0"]),
+    ("unknown-metric", None, "config --variant paper_dcgan --set eval.metrics=fid,fad", 2, ["eval.metrics='fid,fad'"]),
+    ("unknown-profile", None, "run --variant paper_dcgan --profile huge --out {tmp}/r", 2, ["unknown profile 'huge'"]),
+    ("no-variant-matches", None, "variants *zzz*", 2, ["no variant matches '*zzz*'"]),
+    ("devices-zero", None, "run --variant paper_dcgan --profile smoke --devices 0 --out {tmp}/r", 2,
+     ["--devices '0': expected all or a positive integer"]),
+    ("out-is-a-file", "file", "run --variant paper_dcgan --profile smoke --out {tmp}/afile", 2,
+     ["--out {tmp}/afile: exists and is a file, not a folder"]),
+    ("out-under-a-file", "file", "sweep --variants paper_dcgan --profile smoke --out {tmp}/afile/sub", 2,
+     ["{tmp}/afile is a file, so the folder cannot be created"]),
+    ("data-missing", None, "run --variant paper_dcgan --profile smoke --data {tmp}/nope.zip --out {tmp}/r", 2,
+     ["{tmp}/nope.zip: no such file or folder"]),
+    ("data-not-a-zip", "junk_zip", "data verify --data {tmp}/junk.zip", 2, ["{tmp}/junk.zip: not a zip archive"]),
+    ("data-eleventh-class", "eleven", "data verify --data {tmp}/eleven.zip", 1,
+     ["folder EuroSAT_RGB/Glacier/ is not one of the ten EuroSAT classes"]),
+    ("data-class-missing", "missing", "data verify --data {tmp}/missing.zip", 1, ["class folder River/ is missing"]),
+    ("generate-not-a-run", "notarun", "generate {tmp}/notarun --out {tmp}/o", 2, ["not a run folder (no config.json)"]),
+    ("eval-not-a-run", "notarun", "eval {tmp}/notarun", 2, ["not a run folder (no config.json)"]),
+    ("fid-missing-set", "images", "fid {tmp}/a.npz {tmp}/b.npz", 2, ["{tmp}/b.npz"]),
+    ("report-nothing", "notarun", "report {tmp}/notarun --no-floor", 2, ["no runs to report"]),
+]
+
+
+def _tree(root: Path) -> dict[str, str]:
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else "dir"
+            for p in sorted(root.rglob("*"))}
+
+
+@pytest.mark.parametrize("name,setup,args,code,words", CASES, ids=[c[0] for c in CASES])
+def test_bad_input_is_one_clear_line_and_changes_nothing(name, setup, args, code, words, tmp_path):
+    case = tmp_path / "case"
+    case.mkdir()
+    if setup:
+        SETUPS[setup](case)
+    before = _tree(case)
+    env = {**os.environ, "HARNESS_EUROSAT": ""}  # no data unless the case names it
+    argv = [part.format(tmp=case) for part in args.split()]
+    result = subprocess.run([sys.executable, "-m", "harness", *argv], capture_output=True, text=True, env=env,
+                            timeout=300)
+    assert result.returncode == code, result.stderr[-2000:]
+    assert "Traceback" not in result.stderr and "internal error" not in result.stderr, result.stderr
+    if code == 2:
+        errors = [line for line in result.stderr.splitlines() if line.startswith("harness: error:")]
+        assert len(errors) == 1, result.stderr
+        text = errors[0]
+    else:
+        text = result.stderr
+    for word in words:
+        assert word.format(tmp=case) in text, text
+    assert _tree(case) == before, "a bad input changed or wrote files"
