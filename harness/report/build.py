@@ -66,6 +66,8 @@ def build(results_dir: Path | str, *, variants: str | None = None, out: Path | s
     kid_display, kid_tidy = tables.per_class(res, "kid", digits=4)
     comparison_fid = tables.comparison(res, "fid")
     comparison_kid = tables.comparison(res, "kid")
+    comparison_fidelity = tables.comparison(res, "label_fidelity")
+    comparison_domain_fid = tables.comparison(res, "domain_fid")
     domain, fidelity, runs = tables.domain_table(res), tables.fidelity_table(res), tables.runs_table(res)
     augmentation, augmentation_tidy = tables.augmentation_table(res)
     for name, display, tidy, title, caption in (
@@ -80,6 +82,12 @@ def build(results_dir: Path | str, *, variants: str | None = None, out: Path | s
              "paired t-test, Holm-corrected across the variants compared."),
             ("kid-vs-baseline", comparison_kid, comparison_kid, "KID against the baseline (paper_dcgan), by seed",
              "As above, for class-mean KID."),
+            ("label-fidelity-vs-baseline", comparison_fidelity, comparison_fidelity,
+             "Label fidelity against the baseline (paper_dcgan), by seed",
+             "As above, for class-mean label fidelity (higher is better: a positive difference is better)."),
+            ("domain-fid-vs-baseline", comparison_domain_fid, comparison_domain_fid,
+             "Domain FID against the baseline (paper_dcgan), by seed",
+             "As above, for class-mean FID on the reference classifier's features (lower is better)."),
             ("domain", domain, domain, "EuroSAT domain metrics",
              "From `harness eval RUN --metrics domain`: label fidelity (share of generated images the reference "
              "classifier assigns to their class), domain FID on its features, memorisation ratio (< 0.5 flags "
@@ -103,6 +111,8 @@ def build(results_dir: Path | str, *, variants: str | None = None, out: Path | s
     figs = []
     figs += figures.metric_curve(res, fig_dir, "fid", "FID against epoch (paper Fig. 9)",
                                  "Class-mean FID at each evaluated epoch; band: 95% CI over seeds.")
+    figs += figures.metric_curve(res, fig_dir, "kid", "KID against epoch",
+                                 "Class-mean KID (unbiased at any N) at each evaluated epoch; band: 95% CI over seeds.")
     figs += figures.metric_curve(res, fig_dir, "domain_fid", "Domain FID against epoch",
                                  "Fréchet distance on the reference EuroSAT classifier's features (eval.domain_every).")
     figs += figures.metric_curve(res, fig_dir, "label_fidelity", "Label fidelity against epoch",
