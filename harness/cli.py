@@ -190,13 +190,16 @@ def cmd_variants(args) -> int:
 
 
 def cmd_profiles(args) -> int:
+    from textwrap import fill
+
     from tabulate import tabulate
 
     from harness import profiles
 
-    rows = [(p.name, p.description, ", ".join(f"{k}={v}" for k, v in p.overrides.items()))
+    rows = [(p.name, fill(p.description, 60), fill(p.cost or "not measured", 40),
+             fill(", ".join(f"{k}={v}" for k, v in p.overrides.items()), 50))
             for p in profiles.PROFILES.values()]
-    print(tabulate(rows, headers=["profile", "what it is", "overrides"]))
+    print(tabulate(rows, headers=["profile", "what it scales", "what it costs (measured)", "overrides"]))
     return 0
 
 
