@@ -38,7 +38,10 @@ class Outcome:
 
 
 def expand(variant_patterns: str, seeds: str) -> list[Cell]:
-    """'paper_dcgan,*norm*' x '0,1' -> cells in pattern order, each variant once."""
+    """'paper_dcgan,*norm*' x '0,1' -> cells seed by seed, variants in pattern order, each variant once.
+
+    Seed-major: a sweep stopped part-way (they may span sessions) has every variant at its first seeds, so
+    the paired-by-seed comparisons are possible from the first finished seed on."""
     names: list[str] = []
     for pattern in [p.strip() for p in variant_patterns.split(",") if p.strip()]:
         matched = registry.list_variants(pattern)
@@ -51,7 +54,7 @@ def expand(variant_patterns: str, seeds: str) -> list[Cell]:
         raise ConfigError(f"--seeds {seeds!r}: expected comma-separated integers, e.g. 0,1,2") from None
     if not names or not seed_list:
         raise ConfigError("a sweep needs at least one variant and one seed")
-    return [Cell(v, s) for v in names for s in seed_list]
+    return [Cell(v, s) for s in seed_list for v in names]
 
 
 def run_cell(cell: Cell, profile: str, overrides: dict, out: str, data, threads: int | None = None) -> Outcome:

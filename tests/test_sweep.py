@@ -15,8 +15,8 @@ from harness.rundir import RunDir
 def test_expand_wildcards_and_seeds():
     cells = sweep.expand("paper_dcgan,*norm*", "0,1")
     assert [(c.variant, c.seed) for c in cells] == [
-        ("paper_dcgan", 0), ("paper_dcgan", 1), ("no_batchnorm", 0), ("no_batchnorm", 1),
-        ("spectral_norm", 0), ("spectral_norm", 1)]
+        ("paper_dcgan", 0), ("no_batchnorm", 0), ("spectral_norm", 0),
+        ("paper_dcgan", 1), ("no_batchnorm", 1), ("spectral_norm", 1)]
     with pytest.raises(ConfigError, match="unknown variant 'paper_dcgn'"):
         sweep.expand("paper_dcgn", "0")
     with pytest.raises(ConfigError, match="--seeds 'a'"):
