@@ -82,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     sw = sub.add_parser("sweep", help="run the grid variant x seed (idempotent: finished cells are skipped)")
     sw.add_argument("--variants", required=True, help="comma-separated names or wildcards, e.g. 'paper_dcgan,*norm*'")
     sw.add_argument("--seeds", default="0", help="comma-separated seeds (default 0)")
-    sw.add_argument("--profile", default="cpu", help="smoke, cpu or paper (default: cpu)")
+    sw.add_argument("--profile", default="cpu", help=f"{', '.join(profiles.PROFILES)} (default: cpu)")
     sw.add_argument("--jobs", type=int, help="local executor: cells trained at once, the cores divided among them "
                     "(default: one single-threaded cell per core, measured faster)")
     sw.add_argument("--executor", default="local", help="local (default) or ray")
@@ -123,8 +123,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _config_args(p: argparse.ArgumentParser) -> None:
+    from harness import profiles
+
     p.add_argument("--variant", required=True)
-    p.add_argument("--profile", default="cpu", help="smoke, cpu or paper (default: cpu)")
+    p.add_argument("--profile", default="cpu", help=f"{', '.join(profiles.PROFILES)} (default: cpu)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--epochs", type=int, help="override the profile's epochs")
     p.add_argument("--split", help="train (the stratified 80%% train split) or all (every image, as the paper)")
