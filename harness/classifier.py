@@ -25,11 +25,10 @@ from pathlib import Path
 
 import numpy as np
 
-from harness import atomicio, dataset, eurosat, paths
+from harness import atomicio, dataset, eurosat, paths, streams
 
 log = logging.getLogger("harness")
 RECIPE_VERSION = 2  # 2: one conv in the first block
-_ORDER_STREAM = 0xC1A5
 
 
 @dataclass(frozen=True)
@@ -104,7 +103,7 @@ def train(images: np.ndarray, labels: np.ndarray, recipe: Recipe, *, seed: int =
     history, done, rnd = [], 0, 0
     while done < total:
         rnd += 1
-        rng = np.random.default_rng([seed, rnd, _ORDER_STREAM])
+        rng = np.random.default_rng([seed, rnd, streams.CLASSIFIER_ORDER])
         steps = min(chunk, total - done)
         passes = -(-steps * recipe.batch_size // len(labels))
         order = np.concatenate([rng.permutation(len(labels)) for _ in range(passes)])[:steps * recipe.batch_size]

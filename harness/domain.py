@@ -27,12 +27,11 @@ from pathlib import Path
 
 import numpy as np
 
-from harness import classifier, config, dataset, eurosat, images
+from harness import classifier, config, dataset, eurosat, images, streams
 from harness.fid import distances
 
 log = logging.getLogger("harness")
 MEMORISATION_FLAG = 0.5  # generated images this much closer to the training set than real held-out ones
-_AUGMENT_STREAM = 0xA06
 
 
 class DomainMetrics:
@@ -176,7 +175,7 @@ class DomainMetrics:
         for k in config.int_list(e.augment_k):
             results = {"real_only": [], "with_generated": []}
             for seed in config.int_list(e.augment_seeds):
-                rng = np.random.default_rng([seed, k, _AUGMENT_STREAM])
+                rng = np.random.default_rng([seed, k, streams.AUGMENT_SUBSET])
                 picked = np.concatenate([rng.choice(train[self.ds.labels[train] == c], k, replace=False)
                                          for c in range(eurosat.NUM_CLASSES)])
                 x, y = self.ds.images[picked], self.ds.labels[picked]

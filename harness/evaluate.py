@@ -20,20 +20,18 @@ import logging
 import numpy as np
 
 from harness import config as config_mod
-from harness import dataset, eurosat, images
+from harness import dataset, eurosat, images, streams
 from harness.config import RunConfig
 from harness.fid import distances, reference
 
 log = logging.getLogger("harness")
-_FAKE_STREAM = 0xFEA7
-_REAL_STREAM = 0x5EA1
 # EuroSAT's JPEGs use quantisation tables of all ones (Pillow's quality 100) and 4:2:0 chroma subsampling.
 EUROSAT_JPEG_QUALITY = 100
 
 
 def fixed_latents(seed: int, cls: int, n: int, noise_dim: int) -> np.ndarray:
     """The evaluation latents of one class: the same for every variant and epoch under one seed."""
-    return np.random.default_rng([seed, cls, _FAKE_STREAM]).standard_normal((n, noise_dim)).astype(np.float32)
+    return np.random.default_rng([seed, cls, streams.EVAL_FAKE_LATENTS]).standard_normal((n, noise_dim)).astype(np.float32)
 
 
 def jpeg_roundtrip(pixels: np.ndarray, quality: int) -> np.ndarray:
@@ -92,7 +90,7 @@ class Evaluator:
         e = self.cfg.eval
         if e.protocol == "full" or e.n >= len(members):
             return members
-        rng = np.random.default_rng([self.cfg.seed, cls, _REAL_STREAM])
+        rng = np.random.default_rng([self.cfg.seed, cls, streams.EVAL_REAL_SAMPLE])
         return np.sort(rng.choice(members, e.n, replace=False))
 
     def real_key(self, cls: int) -> dict:

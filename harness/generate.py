@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from harness import atomicio, checkpoint, config, eurosat, images
+from harness import atomicio, checkpoint, config, eurosat, images, streams
 from harness.errors import HarnessError, RunError
 from harness.rundir import RunDir
 
@@ -59,7 +59,7 @@ def generate(run_dir: Path | str, *, classes: list[str], n: int, out: Path | str
         raise HarnessError(f"{clash[0]}: already exists; choose another --out (nothing was overwritten)")
     rd = RunDir(run_dir)
     cfg, generator, _ = load_generator(rd, epoch)
-    rng = np.random.default_rng([seed, 0x6E4])
+    rng = np.random.default_rng([seed, streams.GENERATE_LATENTS])
     all_images, all_labels = [], []
     for cls in classes:
         label = eurosat.CLASSES.index(cls)

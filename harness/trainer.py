@@ -21,15 +21,13 @@ from typing import Callable
 
 import numpy as np
 
-from harness import checkpoint, eurosat, images
+from harness import checkpoint, eurosat, images, streams
 from harness.config import RunConfig
 from harness.errors import RunDiverged, RunError
 from harness.rundir import RunDir
 
 log = logging.getLogger("harness")
 
-_ORDER_STREAM = 0xDA7A  # stream ids keep the derived random streams apart
-_EVAL_STREAM = 0xE7A1
 
 
 @dataclass(frozen=True)
@@ -40,12 +38,12 @@ class TrainData:
 
 def epoch_order(seed: int, epoch: int, count: int) -> np.ndarray:
     """The data order of one epoch: the same for every variant under one seed."""
-    return np.random.default_rng([seed, epoch, _ORDER_STREAM]).permutation(count)
+    return np.random.default_rng([seed, epoch, streams.TRAIN_ORDER]).permutation(count)
 
 
 def eval_latents(seed: int, noise_dim: int, per_class: int) -> tuple[np.ndarray, np.ndarray]:
     """Fixed evaluation latents and labels (class-major), shared by all variants under one seed."""
-    rng = np.random.default_rng([seed, _EVAL_STREAM])
+    rng = np.random.default_rng([seed, streams.GRID_LATENTS])
     noise = rng.standard_normal((eurosat.NUM_CLASSES * per_class, noise_dim)).astype(np.float32)
     labels = np.repeat(np.arange(eurosat.NUM_CLASSES, dtype=np.int32), per_class)
     return noise, labels

@@ -14,13 +14,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from harness import atomicio, eurosat
+from harness import atomicio, eurosat, streams
 from harness.errors import RunError
 from harness.report import collect, figures, render, tables
 
 log = logging.getLogger("harness")
 FORMATS = ("md", "html")
-_FLOOR_STREAM = 0xF100
 
 
 @dataclass
@@ -191,7 +190,7 @@ def real_floor(ds, split: str, split_seed: int, n: int, *, extractor=None) -> di
         pool = members[ds.labels[members] == cls]
         if len(pool) < 2 * n:
             continue
-        idx = np.random.default_rng([cls, n, _FLOOR_STREAM]).choice(pool, 2 * n, replace=False)  # 2 random halves
+        idx = np.random.default_rng([cls, n, streams.FLOOR_HALVES]).choice(pool, 2 * n, replace=False)  # 2 random halves
         key = {"purpose": "real-vs-real floor", "digest": ds.digest, "decoder": dataset._decoder_id(),
                "split": split, "split_seed": split_seed, "class": name, "n": 2 * n, "weights": weights.PT_SHA256,
                "resize": ex.RESIZE_MODE, "metric_version": reference.METRIC_VERSION}
