@@ -229,3 +229,13 @@ def test_html_report_renders_in_headless_chromium(results, tmp_path):
                    capture_output=True, timeout=120, cwd=tmp_path)
     assert shot.stat().st_size > 10_000
     shutil.copy(shot, report.out / "screenshot.png")  # kept with the report for a human to look at
+
+
+def test_class_ordering_ranks_each_run_then_averages(results):
+    report = build(results, floor=False, formats=("md",))
+    ranks = pd.read_csv(report.out / "class-ranks.csv")
+    fid = ranks[(ranks["variant"] == "spectral_norm") & (ranks["metric"] == "fid")].set_index("class")
+    # FID = 100 + 10 * class index + offset in every run: AnnualCrop best (1), SeaLake worst (10), no spread.
+    assert fid.loc["AnnualCrop", "mean rank"] == 1 and fid.loc["SeaLake", "mean rank"] == 10
+    assert fid["runs"].tolist() == [3] * 10 and (fid["ci95"] == 0).all()
+    assert list(fid.index) == list(eurosat.CLASSES)  # sorted best first

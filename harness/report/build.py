@@ -68,6 +68,8 @@ def build(results_dir: Path | str, *, variants: str | None = None, out: Path | s
     comparison_fidelity = tables.comparison(res, "label_fidelity")
     comparison_domain_fid = tables.comparison(res, "domain_fid")
     domain, fidelity, runs = tables.domain_table(res), tables.fidelity_table(res), tables.runs_table(res)
+    ranks = [r for r in (tables.class_ranks(res, m) for m in ("fid", "kid", "label_fidelity")) if not r.empty]
+    ranks = pd.concat(ranks, ignore_index=True) if ranks else pd.DataFrame()
     augmentation, augmentation_tidy = tables.augmentation_table(res)
     for name, display, tidy, title, caption in (
             ("fid-per-class", fid_display, fid_tidy, "Per-class FID (final epoch)",
@@ -92,6 +94,9 @@ def build(results_dir: Path | str, *, variants: str | None = None, out: Path | s
              "classifier assigns to their class), domain FID on its features, memorisation ratio (< 0.5 flags "
              "copying), CAS (accuracy on real test images of a classifier trained only on generated ones) and "
              "the reference classifier's own accuracy. Mean ± 95% CI over runs; n: the runs behind the cell."),
+            ("class-ranks", ranks, ranks, "Class ordering",
+             "Each class's rank within a run (1 = best: lowest FID or KID, highest label fidelity), mean ± 95% CI "
+             "over the runs. The paper (another Inception network) found Forest best and Industrial worst."),
             ("label-fidelity", fidelity, fidelity, "Label fidelity per class",
              "Share of each class's generated images that the reference classifier assigns to that class."),
             ("augmentation", augmentation, augmentation_tidy, "Augmentation gain",

@@ -86,6 +86,29 @@ def per_class(results: Results, metric: str, *, floor: dict[str, float] | None =
     return pd.DataFrame(display), pd.DataFrame(tidy)
 
 
+# Metrics where a larger value is better (for ranking classes); every other metric ranks lower-is-better.
+HIGHER_IS_BETTER = ("label_fidelity",)
+
+
+def class_ranks(results: Results, metric: str) -> pd.DataFrame:
+    """Each class's rank (1 = best) within each run at its final evaluation, then mean +- 95% CI over the
+    group's runs: the class ordering with its uncertainty (the paper found Forest best, Industrial worst)."""
+    final = final_rows(results, metric)
+    final = final[final["class"].isin(eurosat.CLASSES)]
+    if final.empty:
+        return pd.DataFrame()
+    ascending = metric not in HIGHER_IS_BETTER
+    final = final.assign(rank=final.groupby("run")["value"].rank(ascending=ascending, method="average"))
+    rows = []
+    for group, g in final.groupby("group", sort=False):
+        for cls, c in g.groupby("class"):
+            mean, half, n = stats.mean_ci(c["rank"].tolist())
+            rows.append({"variant": group, "metric": metric, "class": cls, "mean rank": mean, "ci95": half,
+                         "runs": n})
+    out = pd.DataFrame(rows).sort_values(["variant", "mean rank"], kind="stable")
+    return out.reset_index(drop=True)
+
+
 def comparison(results: Results, metric: str, baseline: str = BASELINE) -> pd.DataFrame:
     """Each variant's class-mean `metric` against the baseline's, paired by seed; Holm across variants."""
     final = final_rows(results, metric)
