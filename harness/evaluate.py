@@ -31,7 +31,8 @@ EUROSAT_JPEG_QUALITY = 100
 
 def fixed_latents(seed: int, cls: int, n: int, noise_dim: int) -> np.ndarray:
     """The evaluation latents of one class: the same for every variant and epoch under one seed."""
-    return np.random.default_rng([seed, cls, streams.EVAL_FAKE_LATENTS]).standard_normal((n, noise_dim)).astype(np.float32)
+    rng = np.random.default_rng([seed, cls, streams.EVAL_FAKE_LATENTS])
+    return rng.standard_normal((n, noise_dim)).astype(np.float32)
 
 
 def jpeg_roundtrip(pixels: np.ndarray, quality: int) -> np.ndarray:
