@@ -191,7 +191,8 @@ def decode_jpeg(data: bytes):
 def verify(archive: Archive) -> list[str]:
     """Everything wrong with the archive as a list of one-line problems.
 
-    Checks that there are the 10 class folders and no other folder beside them, the exact per-class counts, the file names
+    Checks that there are the 10 class folders and no other folder beside
+    them, the exact per-class counts, the file names
     `<Class>_1.jpg` .. `<Class>_<count>.jpg`, and that every image decodes as
     64x64 RGB. An empty list means the archive is complete.
     """

@@ -195,7 +195,8 @@ def real_floor(ds, split: str, split_seed: int, n: int, *, extractor=None) -> di
         pool = members[ds.labels[members] == cls]
         if len(pool) < 2 * n:
             continue
-        idx = np.random.default_rng([cls, n, streams.FLOOR_HALVES]).choice(pool, 2 * n, replace=False)  # 2 random halves
+        rng = np.random.default_rng([cls, n, streams.FLOOR_HALVES])
+        idx = rng.choice(pool, 2 * n, replace=False)  # two random halves
         key = {"purpose": "real-vs-real floor", "digest": ds.digest, "decoder": dataset._decoder_id(),
                "split": split, "split_seed": split_seed, "class": name, "n": 2 * n, "weights": weights.PT_SHA256,
                "resize": ex.RESIZE_MODE, "metric_version": reference.METRIC_VERSION}
