@@ -103,10 +103,17 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="other eval.* keys")
     _data_arg(ev)
 
-    fid = sub.add_parser("fid", help="FID (and KID) between two image sets: folders, zips or .npz of uint8 arrays")
-    fid.add_argument("set_a", metavar="A")
-    fid.add_argument("set_b", metavar="B")
-    fid.add_argument("--kid", action="store_true", help="also print KID")
+    fid = sub.add_parser("fid", help="FID, KID, precision, recall, density, coverage between two image sets "
+                         "(folders, zips or .npz of uint8 arrays)")
+    fid.add_argument("set_a", metavar="REAL", help="the real (reference) set")
+    fid.add_argument("set_b", metavar="FAKE", help="the generated set (precision: the share of FAKE inside REAL's "
+                     "manifold)")
+    fid.add_argument("--metrics", default="fid", help="comma-separated: fid, kid, precision, recall, density, "
+                     "coverage (default fid)")
+    fid.add_argument("--k", type=int, default=5, help="nearest neighbours for precision/recall/density/coverage "
+                     "(default 5, as Naeem et al.; NVIDIA and torch-fidelity use 3)")
+    fid.add_argument("--json", action="store_true", help="print one JSON object {metric: value} and nothing else")
+    fid.add_argument("--kid", action="store_true", help="also KID (the same as adding kid to --metrics)")
     fid.add_argument("--sqrt", default="eigh", help="matrix square root: eigh (default) or sqrtm")
     fid.add_argument("--batch", type=int, default=50)
 
@@ -326,23 +333,46 @@ def cmd_eval(args) -> int:
 
 
 def cmd_fid(args) -> int:
-    from harness.fid import distances, imagesets
+    import json
+
+    from harness.fid import distances, imagesets, prdc
     from harness.fid.extractor import InceptionFeatures
 
+    known = ("fid", "kid", *prdc.METRICS)
+    metrics = list(dict.fromkeys([m.strip() for m in args.metrics.split(",") if m.strip()]
+                                 + (["kid"] if args.kid else [])))
+    unknown = [m for m in metrics if m not in known]
+    if unknown or not metrics:
+        raise HarnessError(f"--metrics {args.metrics!r}: choose from {', '.join(known)}")
     if args.sqrt not in distances.SQRT_METHODS:
         raise HarnessError(f"--sqrt {args.sqrt!r}: choose eigh or sqrtm")
+    if args.k < 1:
+        raise HarnessError(f"--k {args.k}: must be >= 1")
     sets = [imagesets.load(p) for p in (args.set_a, args.set_b)]
+    if set(metrics) & set(prdc.METRICS) and min(len(x) for x in sets) <= args.k:
+        raise HarnessError(f"--k {args.k}: needs more than {args.k} images in each set")
     extractor = InceptionFeatures(batch_size=args.batch)
-    feats = [extractor(images) for images in sets]
-    if min(len(f) for f in feats) < distances.FEATURE_DIM:
-        log.warning("fewer than %d images in a set: FID is biased upward; compare only at equal N",
-                    distances.FEATURE_DIM)
-    value, used = distances.frechet_distance(*distances.mean_cov(feats[0]), *distances.mean_cov(feats[1]),
-                                             method=args.sqrt)
-    print(f"FID: {value:.4f}  (N = {len(feats[0])} vs {len(feats[1])}, sqrt {used})")
-    if args.kid:
-        mean, std = distances.kid(feats[0], feats[1], subset_size=min(1000, len(feats[0]), len(feats[1])))
-        print(f"KID: {mean:.6f} +- {std:.6f}")
+    real, fake = (extractor(images) for images in sets)
+    values, notes = {}, {}
+    if "fid" in metrics:
+        if min(len(real), len(fake)) < distances.FEATURE_DIM:
+            log.warning("fewer than %d images in a set: FID is biased upward; compare only at equal N",
+                        distances.FEATURE_DIM)
+        values["fid"], notes["fid"] = distances.frechet_distance(*distances.mean_cov(real), *distances.mean_cov(fake),
+                                                                 method=args.sqrt)
+    if "kid" in metrics:
+        values["kid"], values["kid_std"] = distances.kid(real, fake, subset_size=min(1000, len(real), len(fake)))
+    if set(metrics) & set(prdc.METRICS):
+        scores = prdc.prdc(real, fake, k=args.k)
+        values.update({m: scores[m] for m in prdc.METRICS if m in metrics})
+    if args.json:
+        print(json.dumps(values))
+        return 0
+    for name, value in values.items():
+        detail = {"fid": f"  (N = {len(real)} vs {len(fake)}, sqrt {notes.get('fid')})"}.get(name, "")
+        if name in prdc.METRICS:
+            detail = f"  (k = {args.k})"
+        print(f"{name}: {value:.6f}{detail}")
     return 0
 
 

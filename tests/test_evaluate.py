@@ -129,7 +129,16 @@ def test_harness_eval_and_fid_commands(run_with_eval, eurosat_path, tmp_path):
         Image.fromarray(ds.images[3000 + i]).save(b / f"{i}.png")
     out = harness("fid", str(a), str(b), "--kid")
     assert out.returncode == 0, out.stderr[-2000:]
-    assert out.stdout.startswith("FID: ") and "N = 6 vs 6" in out.stdout and "KID: " in out.stdout
+    assert out.stdout.startswith("fid: ") and "N = 6 vs 6" in out.stdout and "kid: " in out.stdout
+    every = harness("fid", str(a), str(b), "--metrics", "fid,kid,precision,recall,density,coverage", "--k", "3",
+                    "--json")
+    assert every.returncode == 0, every.stderr[-2000:]
+    values = json.loads(every.stdout)  # one JSON object and nothing else on stdout
+    assert set(values) == {"fid", "kid", "kid_std", "precision", "recall", "density", "coverage"}
+    assert all(0 <= values[m] <= 1 for m in ("precision", "recall", "coverage"))
+    same = json.loads(harness("fid", str(a), str(a), "--metrics", "precision,recall,coverage", "--k", "3",
+                              "--json").stdout)
+    assert same == {"precision": 1.0, "recall": 1.0, "coverage": 1.0}
     bad = harness("fid", str(a), str(tmp_path / "missing"))
     assert bad.returncode == 2 and "missing: no such file or folder" in bad.stderr and "Traceback" not in bad.stderr
 
