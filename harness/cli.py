@@ -353,26 +353,25 @@ def cmd_fid(args) -> int:
         raise HarnessError(f"--k {args.k}: needs more than {args.k} images in each set")
     extractor = InceptionFeatures(batch_size=args.batch)
     real, fake = (extractor(images) for images in sets)
-    values, notes = {}, {}
+    values, details = {}, {}
     if "fid" in metrics:
         if min(len(real), len(fake)) < distances.FEATURE_DIM:
             log.warning("fewer than %d images in a set: FID is biased upward; compare only at equal N",
                         distances.FEATURE_DIM)
-        values["fid"], notes["fid"] = distances.frechet_distance(*distances.mean_cov(real), *distances.mean_cov(fake),
-                                                                 method=args.sqrt)
+        values["fid"], used = distances.frechet_distance(*distances.mean_cov(real), *distances.mean_cov(fake),
+                                                         method=args.sqrt)
+        details["fid"] = f"  (N = {len(real)} vs {len(fake)}, sqrt {used})"
     if "kid" in metrics:
         values["kid"], values["kid_std"] = distances.kid(real, fake, subset_size=min(1000, len(real), len(fake)))
     if set(metrics) & set(prdc.METRICS):
         scores = prdc.prdc(real, fake, k=args.k)
         values.update({m: scores[m] for m in prdc.METRICS if m in metrics})
+        details.update({m: f"  (k = {args.k})" for m in prdc.METRICS})
     if args.json:
         print(json.dumps(values))
         return 0
     for name, value in values.items():
-        detail = {"fid": f"  (N = {len(real)} vs {len(fake)}, sqrt {notes.get('fid')})"}.get(name, "")
-        if name in prdc.METRICS:
-            detail = f"  (k = {args.k})"
-        print(f"{name}: {value:.6f}{detail}")
+        print(f"{name}: {value:.6f}{details.get(name, '')}")
     return 0
 
 
