@@ -9,6 +9,7 @@ decoder can never be served stale pixels.
 from __future__ import annotations
 
 import json
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,8 @@ import numpy as np
 
 from harness import atomicio, eurosat, paths
 from harness.errors import DataError
+
+log = logging.getLogger("harness")
 
 CACHE_FORMAT = 1
 
@@ -162,11 +165,22 @@ def _read_cache(cache: Path, digest: str):
         images = np.load(cache / "images.npy", allow_pickle=False)
         labels = np.load(cache / "labels.npy", allow_pickle=False)
         names = np.load(cache / "names.npy", allow_pickle=False)
-    except (OSError, ValueError, json.JSONDecodeError):
-        return None  # absent or damaged: decode again and rewrite
+    except FileNotFoundError:
+        return None  # not cached yet
+    except (OSError, ValueError, json.JSONDecodeError) as exc:
+        return _unusable(cache, f"{type(exc).__name__}: {exc}")
     if len(images) != meta.get("count") or len(labels) != len(images) or len(names) != len(images):
-        return None
+        return _unusable(cache, "its arrays do not have the recorded count")
     return images, labels, names
+
+
+def _unusable(cache: Path, reason: str) -> None:
+    """The cache rule (harness.cachefile): one warning, delete, and the caller decodes again and rewrites."""
+    from harness.cachefile import remove
+
+    log.warning("decoded-image cache %s is unusable (%s); deleting it and decoding again", cache, reason)
+    remove(cache)
+    return None
 
 
 def _write_cache(cache: Path, digest: str, images, labels, names) -> None:

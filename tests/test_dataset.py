@@ -44,12 +44,15 @@ def test_cache_never_serves_another_archive(tmp_path):
     assert c.digest != b.digest
 
 
-def test_damaged_cache_is_rebuilt(small_zip):
+def test_damaged_cache_is_rebuilt(small_zip, caplog):
     ds = dataset.load(small_zip)
     cache = dataset._cache_path(ds.digest)
     (cache / "images.npy").write_bytes(b"garbage")
-    again = dataset.load(small_zip)
+    with caplog.at_level("WARNING", logger="harness"):
+        again = dataset.load(small_zip)
     np.testing.assert_array_equal(again.images, ds.images)
+    assert "decoded-image cache" in caplog.text and "deleting it and decoding again" in caplog.text
+    assert (cache / "meta.json").is_file()  # rewritten
 
 
 def test_resolve_source_order(tmp_path, monkeypatch, small_zip):
