@@ -428,6 +428,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("harness: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (`harness profiles | head`): nothing more to say
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the final flush cannot fail too
+        return 0
     except Exception as exc:  # a bug, not bad input: one line here, the traceback with HARNESS_DEBUG=1
         if os.environ.get("HARNESS_DEBUG"):
             raise
