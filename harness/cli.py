@@ -13,6 +13,7 @@ import os
 import sys
 from pathlib import Path
 
+from harness import metrics
 from harness.errors import HarnessError
 
 log = logging.getLogger("harness")
@@ -95,8 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     ev = sub.add_parser("eval", help="evaluate a run's generator (FID/KID per class) into its metrics table")
     ev.add_argument("run_dir", metavar="RUN_DIR")
-    ev.add_argument("--metrics", help="comma-separated: fid, kid, fidelity, domain_fid, memorisation, cas, "
-                    "augmentation, or the groups inception and domain (default: the run's eval.metrics)")
+    ev.add_argument("--metrics", help=f"comma-separated registered metrics: {metrics.describe()}; or the groups "
+                    f"{', '.join(metrics.groups())} (default: the run's eval.metrics)")
     ev.add_argument("--n", type=int, help="generated images per class (default: the run's eval.n)")
     ev.add_argument("--protocol", help="paper (n real vs n generated) or full (every real image of the class)")
     ev.add_argument("--epoch", type=int, help="a kept generator epoch (default: the latest checkpoint)")
@@ -108,8 +109,8 @@ def build_parser() -> argparse.ArgumentParser:
     fid.add_argument("set_a", metavar="REAL", help="the real (reference) set")
     fid.add_argument("set_b", metavar="FAKE", help="the generated set (precision: the share of FAKE inside REAL's "
                      "manifold)")
-    fid.add_argument("--metrics", default="fid", help="comma-separated: fid, kid, precision, recall, density, "
-                     "coverage (default fid)")
+    fid.add_argument("--metrics", default="fid", help="comma-separated: "
+                     f"{', '.join(m.name for m in metrics.for_image_sets())} (default fid)")
     fid.add_argument("--k", type=int, default=5, help="nearest neighbours for precision/recall/density/coverage "
                      "(default 5, as Naeem et al.; NVIDIA and torch-fidelity use 3)")
     fid.add_argument("--json", action="store_true", help="print one JSON object {metric: value} and nothing else")
@@ -317,10 +318,11 @@ def cmd_eval(args) -> int:
     rows = evaluate_run(args.run_dir, data=args.data, epoch=args.epoch, overrides=overrides)
     table, confusion = {}, {}
     for r in rows:
-        if r["metric"].startswith("predicted_as:"):
-            confusion.setdefault(r["class"], {})[r["metric"].split(":", 1)[1]] = r["value"]
+        if r["metric"] == "predicted_as":
+            confusion.setdefault(r["class"], {})[r["settings"].split("=", 1)[1]] = r["value"]
         else:
-            table.setdefault(r["class"], {})[r["metric"]] = r["value"]
+            name = r["metric"] + (f" ({r['settings']})" if r["settings"] else "")
+            table.setdefault(r["class"], {})[name] = r["value"]
     metrics = sorted({m for v in table.values() for m in v})
     print(tabulate([[c] + [v.get(m) for m in metrics] for c, v in table.items()], headers=["class"] + metrics,
                    floatfmt=".4g"))
@@ -335,38 +337,39 @@ def cmd_eval(args) -> int:
 def cmd_fid(args) -> int:
     import json
 
-    from harness.fid import distances, imagesets, prdc
+    from harness import config
+    from harness.fid import distances, imagesets
     from harness.fid.extractor import InceptionFeatures
+    from harness.metrics.features import Memo
 
-    known = ("fid", "kid", *prdc.METRICS)
-    metrics = list(dict.fromkeys([m.strip() for m in args.metrics.split(",") if m.strip()]
-                                 + (["kid"] if args.kid else [])))
-    unknown = [m for m in metrics if m not in known]
-    if unknown or not metrics:
-        raise HarnessError(f"--metrics {args.metrics!r}: choose from {', '.join(known)}")
+    available = {m.name: m for m in metrics.for_image_sets()}
+    names = list(dict.fromkeys([m.strip() for m in args.metrics.split(",") if m.strip()]
+                               + (["kid"] if args.kid else [])))
+    unknown = [m for m in names if m not in available]
+    if unknown or not names:
+        raise HarnessError(f"--metrics {args.metrics!r}: choose from {', '.join(available)}")
     if args.sqrt not in distances.SQRT_METHODS:
         raise HarnessError(f"--sqrt {args.sqrt!r}: choose eigh or sqrtm")
     if args.k < 1:
         raise HarnessError(f"--k {args.k}: must be >= 1")
+    uses_k = [m for m in names if "eval.k" in available[m].settings]
     sets = [imagesets.load(p) for p in (args.set_a, args.set_b)]
-    if set(metrics) & set(prdc.METRICS) and min(len(x) for x in sets) <= args.k:
+    if uses_k and min(len(x) for x in sets) <= args.k:
         raise HarnessError(f"--k {args.k}: needs more than {args.k} images in each set")
+    cfg = config.RunConfig()
+    cfg.eval.sqrt, cfg.eval.k = args.sqrt, args.k
     extractor = InceptionFeatures(batch_size=args.batch)
     real, fake = (extractor(images) for images in sets)
-    values, details = {}, {}
-    if "fid" in metrics:
-        if min(len(real), len(fake)) < distances.FEATURE_DIM:
-            log.warning("fewer than %d images in a set: FID is biased upward; compare only at equal N",
-                        distances.FEATURE_DIM)
-        values["fid"], used = distances.frechet_distance(*distances.mean_cov(real), *distances.mean_cov(fake),
-                                                         method=args.sqrt)
-        details["fid"] = f"  (N = {len(real)} vs {len(fake)}, sqrt {used})"
-    if "kid" in metrics:
-        values["kid"], values["kid_std"] = distances.kid(real, fake, subset_size=min(1000, len(real), len(fake)))
-    if set(metrics) & set(prdc.METRICS):
-        scores = prdc.prdc(real, fake, k=args.k)
-        values.update({m: scores[m] for m in prdc.METRICS if m in metrics})
-        details.update({m: f"  (k = {args.k})" for m in prdc.METRICS})
+    if "fid" in names and min(len(real), len(fake)) < distances.FEATURE_DIM:
+        log.warning("fewer than %d images in a set: FID is biased upward; compare only at equal N",
+                    distances.FEATURE_DIM)
+    values, details, shared = {}, {}, Memo()
+    for name in names:
+        metric = available[name]
+        values.update(metric.compute(real, fake, cfg=cfg, cls=None, bank=shared))
+        settings = metric.settings_text(cfg)
+        details.update({o.name: f"  (N = {len(real)} vs {len(fake)}{'; ' + settings if settings else ''})"
+                        for o in metric.outputs})
     if args.json:
         print(json.dumps(values))
         return 0

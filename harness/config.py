@@ -27,11 +27,6 @@ LOSSES = ("bce", "hinge")
 AUGMENTS = ("none", "diffaugment")
 PRECISIONS = ("float32", "mixed_float16")
 SPLITS = ("train", "all")
-EVAL_METRICS = ("fid", "kid", "fidelity", "domain_fid", "memorisation", "cas", "augmentation")
-INCEPTION_METRICS = ("fid", "kid")
-DOMAIN_METRICS = ("fidelity", "domain_fid", "memorisation", "cas", "augmentation")
-CURVE_METRICS = ("fidelity", "domain_fid")  # cheap enough for every epoch (eval.domain_every)
-METRIC_ALIASES = {"domain": DOMAIN_METRICS, "inception": INCEPTION_METRICS}
 EVAL_PROTOCOLS = ("paper", "full")
 REFERENCE_SPLITS = ("", "train", "val", "test", "all")
 SQRT_METHODS = ("eigh", "sqrtm")
@@ -109,7 +104,7 @@ class LogConfig:
 class EvalConfig:
     """Inception FID/KID of the generator, per class, with fixed latents."""
 
-    metrics: str = "fid,kid"  # comma-separated subset of EVAL_METRICS; "" turns evaluation off
+    metrics: str = "fid,kid"  # comma-separated registered metrics or groups (harness.metrics); "" = off
     every: int = 0  # also evaluate every k epochs (0: only after the last epoch)
     n: int = 500  # generated images per class (and real ones under the "paper" protocol)
     protocol: str = "paper"  # paper: n random reals vs n fakes per class; full: every real of the class
@@ -119,7 +114,8 @@ class EvalConfig:
     sqrt: str = "eigh"  # matrix square root: eigh or sqrtm (see harness.fid.distances)
     jpeg_quality: int = 0  # re-encode generated images as JPEG at this quality first (0: off)
     batch: int = 50
-    # EuroSAT domain metrics (harness.domain), judged by the cached reference classifier:
+    k: int = 5  # nearest neighbours of precision, recall, density, coverage (Naeem et al.: 5; NVIDIA: 3)
+    # EuroSAT domain metrics (harness.metrics: fidelity, domain_distances, ...), judged by the reference classifier:
     domain_every: int = 0  # label fidelity + domain FID/KID every k epochs during training (0: off)
     cas_steps: int = 0  # training steps of the train-on-generated classifier (0: the reference recipe's)
     augment_k: str = "10,50,250"  # real images per class in the augmentation-gain experiment
@@ -279,9 +275,14 @@ def validate(cfg: RunConfig) -> RunConfig:
     _check(log.grid_columns >= 1, "log.grid_columns", log.grid_columns, "must be >= 1")
     _check(log.keep_every >= 0, "log.keep_every", log.keep_every, "must be >= 0")
     e = cfg.eval
-    unknown = [m for m in metric_list(e.metrics) if m not in EVAL_METRICS]
-    _check(not unknown, "eval.metrics", e.metrics,
-           f"may only list {', '.join(EVAL_METRICS)} (or the groups {', '.join(METRIC_ALIASES)})")
+    from harness import metrics  # the registry (its families import this module)
+
+    requested = metrics.expand(e.metrics)
+    _check(not metrics.unknown(requested), "eval.metrics", e.metrics,
+           f"may only list {', '.join(metrics.registered())} (or the groups {', '.join(metrics.groups())})")
+    _check(e.k >= 1, "eval.k", e.k, "must be >= 1")
+    _check(e.n > e.k or not any("eval.k" in metrics.get(m).settings for m in requested), "eval.n", e.n,
+           f"must be larger than eval.k = {e.k} for precision, recall, density and coverage")
     _check(e.every >= 0, "eval.every", e.every, "must be >= 0")
     _check(e.n >= 2, "eval.n", e.n, "must be >= 2")
     _check(e.protocol in EVAL_PROTOCOLS, "eval.protocol", e.protocol, f"must be one of {', '.join(EVAL_PROTOCOLS)}")
@@ -309,17 +310,9 @@ def validate(cfg: RunConfig) -> RunConfig:
         sizes = [-1]
     _check(all(n == 0 or n >= 2 for n in sizes), "eval.sample_sizes", e.sample_sizes,
            "must be comma-separated integers >= 2 or 'full', e.g. 100,250,500,full")
-    _check(not (e.sample_sizes and "fid" not in metric_list(e.metrics)), "eval.sample_sizes", e.sample_sizes,
+    _check(not (e.sample_sizes and "fid" not in requested), "eval.sample_sizes", e.sample_sizes,
            "needs fid in eval.metrics")
     return cfg
-
-
-def metric_list(text: str) -> list[str]:
-    """"fid,domain" -> ['fid', 'fidelity', 'domain_fid', ...]: aliases expanded, order kept, no repeats."""
-    out: list[str] = []
-    for name in (m.strip() for m in text.split(",") if m.strip()):
-        out += [m for m in METRIC_ALIASES.get(name, (name,)) if m not in out]
-    return out
 
 
 def int_list(text: str) -> list[int]:

@@ -231,3 +231,10 @@ def subset(indices: np.ndarray, labels: np.ndarray, *, fraction: float = 1.0, pe
         take = per_class if per_class else int(round(len(part) * fraction))
         kept.append(part[: max(1, take)] if len(part) else part)
     return np.concatenate(kept)
+
+
+def training_indices(ds: EuroSAT, data) -> np.ndarray:
+    """The images a run trains on, under its data config (split, fraction, per_class)."""
+    split = "all" if data.split == "all" else "train"
+    idx = split_indices(ds.labels, split, seed=data.split_seed)
+    return subset(idx, ds.labels, fraction=data.fraction, per_class=data.per_class)

@@ -20,9 +20,11 @@ import logging
 import numpy as np
 
 from harness import config as config_mod
-from harness import dataset, eurosat, images, streams
+from harness import dataset, eurosat, images, metrics, streams
 from harness.config import RunConfig
-from harness.fid import distances, reference
+from harness.fid import real_cache
+from harness.metrics import features
+from harness.metrics.rows import row
 
 log = logging.getLogger("harness")
 # EuroSAT's JPEGs use quantisation tables of all ones (Pillow's quality 100) and 4:2:0 chroma subsampling.
@@ -49,18 +51,23 @@ def jpeg_roundtrip(pixels: np.ndarray, quality: int) -> np.ndarray:
 
 
 class Evaluator:
-    """Holds the extractor and the reference images of one run's protocol."""
+    """Evaluates one run's generator: owns the feature extractors, the real images each class is compared with
+    (and their features, kept across epochs), and runs the registered metrics (harness.metrics) over one
+    FeatureBank per evaluation."""
 
     def __init__(self, cfg: RunConfig, ds: dataset.EuroSAT, *, extractor=None, out_dir=None, reference=None):
         self.cfg, self.ds = cfg, ds
-        self.out_dir = out_dir  # where domain metrics save their figures (the run folder's domain/)
-        self._reference, self._domain = reference, None
+        self.out_dir = out_dir  # where metrics save their figures (the run folder's domain/)
+        self._classifier = reference
         e = cfg.eval
-        self.metrics = config_mod.metric_list(e.metrics)
+        self.metrics = metrics.expand(e.metrics)
         self.reference_split = e.reference or cfg.data.split
-        self.reference_idx = dataset.split_indices(ds.labels, self.reference_split, seed=cfg.data.split_seed)
+        self.real_pool = dataset.split_indices(ds.labels, self.reference_split, seed=cfg.data.split_seed)
+        self.train_idx = dataset.training_indices(ds, cfg.data)  # what the GAN trained on (for memorisation)
         self._extractor = extractor
+        self._domain_features: dict[tuple[str, int], np.ndarray] = {}
 
+    # Feature spaces ------------------------------------------------------
     @property
     def extractor(self):
         if self._extractor is None:
@@ -70,24 +77,49 @@ class Evaluator:
         return self._extractor
 
     @property
-    def domain(self):
-        """The domain metrics, with the reference classifier (trained once and cached, if it is not yet)."""
-        if self._domain is None:
-            from harness import classifier, domain, runner
+    def reference_classifier(self):
+        """The reference EuroSAT classifier (trained once and cached, if it is not yet)."""
+        if self._classifier is None:
+            from harness import classifier
 
-            ref = self._reference or classifier.reference(self.ds, split_seed=self.cfg.data.split_seed)
-            self._domain = domain.DomainMetrics(self, ref, train_idx=runner.training_indices(self.ds, self.cfg),
-                                                out_dir=self.out_dir)
-        return self._domain
+            self._classifier = classifier.reference(self.ds, split_seed=self.cfg.data.split_seed)
+        return self._classifier
 
     @property
     def has_domain(self) -> bool:
-        """Whether the domain metrics (and so the reference classifier) were used."""
-        return self._domain is not None
+        """Whether the reference classifier was used."""
+        return self._classifier is not None
+
+    def extract(self, space: str, pixels: np.ndarray) -> np.ndarray:
+        """Features of uint8 images in one of harness.metrics.features.SPACES."""
+        if space == "inception":
+            return self.extractor(pixels)
+        if space == "domain":
+            return self.reference_classifier.features(pixels)
+        if space == "domain_labels":
+            return self.reference_classifier.predict(pixels)
+        if space == "images":
+            return pixels
+        raise ValueError(f"unknown feature space {space!r}")
+
+    def domain_features(self, role: str, cls: int, idx: np.ndarray) -> np.ndarray:
+        """The reference classifier's features of real images `idx` playing `role` for class `cls`; the same at
+        every epoch, so kept."""
+        if (role, cls) not in self._domain_features:
+            self._domain_features[role, cls] = self.reference_classifier.features(self.ds.images[idx])
+        return self._domain_features[role, cls]
+
+    def real_in(self, space: str, cls: int) -> np.ndarray:
+        """The features, in `space`, of the real images class `cls` is compared with."""
+        if space == "inception":
+            return self.real_features(cls)
+        if space == "domain":
+            return self.domain_features("reference", cls, self.real_indices(cls))
+        return self.extract(space, self.ds.images[self.real_indices(cls)])
 
     # Real side ---------------------------------------------------------
     def real_indices(self, cls: int) -> np.ndarray:
-        members = self.reference_idx[self.ds.labels[self.reference_idx] == cls]
+        members = self.real_pool[self.ds.labels[self.real_pool] == cls]
         e = self.cfg.eval
         if e.protocol == "full" or e.n >= len(members):
             return members
@@ -95,19 +127,14 @@ class Evaluator:
         return np.sort(rng.choice(members, e.n, replace=False))
 
     def real_key(self, cls: int) -> dict:
-        from harness.fid import extractor as ex
-        from harness.fid import weights
-
         e = self.cfg.eval
-        return {"digest": self.ds.digest, "decoder": dataset._decoder_id(), "split": self.reference_split,
-                "split_seed": self.cfg.data.split_seed, "class": eurosat.CLASSES[cls],
-                "n": "full" if e.protocol == "full" else e.n,
-                "sampling_seed": None if e.protocol == "full" else self.cfg.seed,
-                "weights": weights.PT_SHA256, "resize": ex.RESIZE_MODE, "metric_version": reference.METRIC_VERSION}
+        return real_cache.real_key(self.ds, split=self.reference_split, split_seed=self.cfg.data.split_seed,
+                                  cls=eurosat.CLASSES[cls], n="full" if e.protocol == "full" else e.n,
+                                  sampling_seed=None if e.protocol == "full" else self.cfg.seed)
 
     def real_features(self, cls: int) -> np.ndarray:
         idx = self.real_indices(cls)
-        return reference.cached(self.real_key(cls), lambda: self.extractor(self.ds.images[idx]))
+        return real_cache.cached(self.real_key(cls), lambda: self.extractor(self.ds.images[idx]))
 
     # Generated side ----------------------------------------------------
     def fake_count(self, n_real: int) -> int:
@@ -125,92 +152,94 @@ class Evaluator:
         return jpeg_roundtrip(out, e.jpeg_quality) if e.jpeg_quality else out
 
     # Metrics -----------------------------------------------------------
-    def evaluate_epoch(self, generator, epoch: int, *, final: bool) -> list[dict]:
+    def due(self, epoch: int, *, final: bool) -> list[str]:
         """What training records after `epoch`: every requested metric after the last epoch and every
-        eval.every epochs, and the per-epoch curve metrics every eval.domain_every epochs; none twice."""
+        eval.every epochs, and the cheap (curve) metrics every eval.domain_every epochs; none twice."""
         e = self.cfg.eval
         names = list(self.metrics) if self.metrics and (final or (e.every and epoch % e.every == 0)) else []
         if e.domain_every and epoch % e.domain_every == 0:
-            names += [m for m in config_mod.CURVE_METRICS if m not in names]
+            names += [m for m in metrics.cheap() if m not in names]
+        return names
+
+    def evaluate_epoch(self, generator, epoch: int, *, final: bool) -> list[dict]:
+        names = self.due(epoch, final=final)
         return self.evaluate(generator, epoch, names) if names else []
 
-    def evaluate(self, generator, epoch: int, metrics: list[str] | None = None) -> list[dict]:
-        """The metrics asked for (default: eval.metrics): Inception ones (per class, mean, pooled), then domain
-        ones."""
-        metrics = self.metrics if metrics is None else metrics
-        rows = self.evaluate_inception(generator, epoch, metrics) if set(metrics) & set(
-            config_mod.INCEPTION_METRICS) else []
-        domain = [m for m in metrics if m in config_mod.DOMAIN_METRICS]
-        if domain:
-            rows += self.domain.evaluate(generator, epoch, domain)
-        return rows
+    def settings_of(self, name: str) -> str:
+        return metrics.get(name).settings_text(self.cfg)
 
-    def evaluate_inception(self, generator, epoch: int, metrics: list[str] | None = None) -> list[dict]:
-        """Rows for every class, their mean, and all classes pooled."""
-        e = self.cfg.eval
-        metrics = self.metrics if metrics is None else metrics
-        if "fid" in metrics and e.n < distances.FEATURE_DIM:
-            log.warning("FID with %d generated images per class (< %d features): the covariance is rank-deficient,"
-                        " FID is biased upward and comparable only at equal N; KID is unbiased", e.n,
-                        distances.FEATURE_DIM)
+    def evaluate(self, generator, epoch: int, names: list[str] | None = None) -> list[dict]:
+        """Rows of the metrics asked for (default: eval.metrics), plus those they imply; every metric reads one
+        shared FeatureBank, so each image set is sampled and each feature space extracted once."""
+        names = list(self.metrics if names is None else names)
+        names += [m.name for m in metrics.registered().values()
+                  if m.implied and m.name not in names and m.implied(self.cfg, names)]
+        bank = features.FeatureBank(self, generator)
         rows: list[dict] = []
-        pooled_real, pooled_fake = [], []
-        for cls, name in enumerate(eurosat.CLASSES):
-            real = self.real_features(cls)
-            fake_all = self.extractor(self.fake_images(generator, cls, self.fake_count(len(real))))
-            fake = fake_all[:e.n]
-            pooled_real.append(real)
-            pooled_fake.append(fake)
-            rows += self._distances(epoch, name, real, fake, metrics)
-            if e.sample_sizes and "fid" in metrics:
-                rows += self._curve(epoch, name, real, fake_all)
-        for metric in ("fid", "kid", "kid_std"):  # one row per class each; the curve's rows have several N
-            values = [r["value"] for r in rows if r["metric"] == metric and r["class"] in eurosat.CLASSES]
-            if values:
-                rows.append(_row(epoch, "mean", metric, float(np.mean(values)), None, e.n))
-        rows += self._distances(epoch, "all", np.concatenate(pooled_real), np.concatenate(pooled_fake), metrics)
-        fids = {r["class"]: r["value"] for r in rows if r["metric"] == "fid"}
-        if fids:
-            log.info("epoch %d  FID mean %.2f  all %.2f  best %s %.2f  worst %s %.2f", epoch, fids["mean"],
-                     fids["all"], *min(((c, v) for c, v in fids.items() if c in eurosat.CLASSES),
-                                       key=lambda cv: cv[1]),
-                     *max(((c, v) for c, v in fids.items() if c in eurosat.CLASSES), key=lambda cv: cv[1]))
+        for name in names:
+            metric = metrics.get(name)
+            caveat = metric.caveat(self.cfg) if metric.caveat else None
+            if caveat:
+                log.warning(caveat)
+            if metric.per_class:
+                rows += per_class_rows(metric, bank, self.cfg, epoch)
+            else:
+                rows += metric.compute(bank, epoch)
         return rows
 
-    def _distances(self, epoch: int, name: str, real: np.ndarray, fake: np.ndarray, metrics: list[str]) -> list[dict]:
-        rows = []
-        if "fid" in metrics:
-            value = distances.fid(real, fake, method=self.cfg.eval.sqrt)
-            rows.append(_row(epoch, name, "fid", value, len(real), len(fake)))
-        if "kid" in metrics:
-            mean, std = distances.kid(real, fake, subset_size=min(1000, len(real), len(fake)), seed=self.cfg.seed)
-            rows.append(_row(epoch, name, "kid", mean, len(real), len(fake)))
-            rows.append(_row(epoch, name, "kid_std", std, len(real), len(fake)))
-        return rows
 
-    def _curve(self, epoch: int, name: str, real: np.ndarray, fake: np.ndarray) -> list[dict]:
-        e = self.cfg.eval
-        sizes = [n or min(len(real), len(fake)) for n in config_mod.sample_sizes(e.sample_sizes)]
-        curve = distances.fid_sample_size_curve(real, fake, sizes, bootstraps=e.bootstraps, seed=self.cfg.seed,
-                                                method=e.sqrt)
-        rows = []
-        for n, mean, std in curve["points"]:
-            rows.append(_row(epoch, name, "fid_at_n", mean, n, n))
-            rows.append(_row(epoch, name, "fid_at_n_std", std, n, n))
-        for n, value in curve["floor"]:
-            rows.append(_row(epoch, name, "fid_real_floor", value, n, n))
-        if curve["fid_inf"] is not None:
-            rows.append(_row(epoch, name, "fid_inf", curve["fid_inf"], len(real), len(fake)))
-        return rows
+def per_class_rows(metric, bank, cfg: RunConfig, epoch: int) -> list[dict]:
+    """A per-class metric's rows: one per class and output, the class mean of each scalar output, and (if the
+    metric pools) one on every class pooled. `bank` serves features (harness.metrics.features.FeatureBank)."""
+    settings = metric.settings_text(cfg)
+    rows: list[dict] = []
+
+    def add(cls_name, real, fake, values):
+        n_real = None if real is None else len(real)
+        for output, value in values.items():
+            if isinstance(value, dict):  # a family of rows told apart by their settings (e.g. predicted_as)
+                rows.extend(row(epoch, cls_name, output, v, n_real, len(fake), _join(settings, key))
+                            for key, v in value.items())
+            else:
+                rows.append(row(epoch, cls_name, output, value, n_real, len(fake), settings))
+
+    for cls, name in enumerate(eurosat.CLASSES):
+        real = bank.real(metric.space, cls) if metric.needs_real else None
+        fake = bank.fake(metric.space, cls)
+        add(name, real, fake, metric.compute(real, fake, cfg=cfg, cls=name, bank=bank))
+    for output in metric.outputs:
+        values = [r["value"] for r in rows if r["metric"] == output.name and r["settings"] == settings]
+        if values:
+            rows.append(row(epoch, "mean", output.name, float(np.mean(values)), None, cfg.eval.n, settings))
+    if metric.pooled:
+        real, fake = bank.pooled(metric.space, real=metric.needs_real)
+        add("all", real, fake, metric.compute(real, fake, cfg=cfg, cls=None, bank=bank))
+    _log_summary(epoch, metric, rows)
+    return rows
+
+
+def _join(*settings: str) -> str:
+    return ";".join(s for s in settings if s)
+
+
+def _log_summary(epoch: int, metric, rows: list[dict]) -> None:
+    """One line per per-class metric: its headline output's class mean, pooled value, best and worst class."""
+    head = metric.outputs[0]
+    values = {r["class"]: r["value"] for r in rows if r["metric"] == head.name}
+    per_class = [(c, v) for c, v in values.items() if c in eurosat.CLASSES]
+    if not per_class or "mean" not in values:
+        return
+    order = sorted(per_class, key=lambda cv: cv[1], reverse=head.higher_is_better)
+    pooled = f"  all {values['all']:.{head.digits}f}" if "all" in values else ""
+    log.info("epoch %d  %s mean %.*f%s  best %s %.*f  worst %s %.*f", epoch, head.name, head.digits, values["mean"],
+             pooled, order[0][0], head.digits, order[0][1], order[-1][0], head.digits, order[-1][1])
 
 
 def evaluate_run(run_dir, *, data=None, epoch: int | None = None, overrides: dict | None = None) -> list[dict]:
     """`harness eval`: evaluate a run's checkpoint and merge the rows into its metrics table."""
-    import pandas as pd
-
     from harness.errors import RunError
     from harness.generate import load_generator
-    from harness.rundir import METRIC_COLUMNS, RunDir
+    from harness.rundir import RunDir
 
     rd = RunDir(run_dir)
     record = rd.read_record()
@@ -219,7 +248,7 @@ def evaluate_run(run_dir, *, data=None, epoch: int | None = None, overrides: dic
         cfg, generator, at_epoch = load_generator(rd, epoch)
         config_mod.apply(cfg, dict(overrides or {}))
         config_mod.validate(cfg)
-        if not config_mod.metric_list(cfg.eval.metrics):
+        if not metrics.expand(cfg.eval.metrics):
             raise RunError("nothing to evaluate: --metrics is empty")
         ds = dataset.load(source)
         if ds.digest != record["data"]["digest"]:
@@ -227,13 +256,7 @@ def evaluate_run(run_dir, *, data=None, epoch: int | None = None, overrides: dic
                            f"{record['data']['digest'][:12]}...; pass --data with the archive the run used")
         evaluator = Evaluator(cfg, ds, out_dir=rd.path / "domain")
         rows = evaluator.evaluate(generator, at_epoch)
-        rows = [{"run": rd.run_id, "variant": cfg.variant, "seed": cfg.seed, **r} for r in rows]
-        new = pd.DataFrame(rows, columns=METRIC_COLUMNS)
-        old = rd.metrics()
-        if len(old):
-            # Re-evaluating the same protocol replaces its rows; other N or metrics stay beside them.
-            old = old[~_row_keys(old).isin(set(_row_keys(new)))]
-        rd.write_table(rd.metrics_path, pd.concat([old, new], ignore_index=True)[METRIC_COLUMNS])
+        rd.merge_metrics(rows, variant=cfg.variant, seed=cfg.seed)
         rd.append_evaluation(_evaluation_record(cfg, at_epoch, overrides, evaluator))
     return rows
 
@@ -244,24 +267,13 @@ def _evaluation_record(cfg, epoch: int, overrides: dict | None, evaluator: Evalu
     import datetime
 
     record = {"time": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-              "epoch": epoch, "metrics": config_mod.metric_list(cfg.eval.metrics),
+              "epoch": epoch, "metrics": metrics.expand(cfg.eval.metrics),
               "overrides": {k: str(v) for k, v in (overrides or {}).items()},
               "eval": {k: v for k, v in config_mod.flatten(cfg).items() if k.startswith("eval.")}}
     if evaluator.has_domain:
-        ref = evaluator.domain.ref
+        ref = evaluator.reference_classifier
         record["reference_classifier"] = {"key": ref.info["key"], "test_accuracy": ref.info["test"]["accuracy"]}
     return record
-
-
-def _row_keys(frame):
-    """One string per row identifying (epoch, class, metric, n_real, n_fake), whatever the dtypes."""
-    import pandas as pd
-
-    parts = [pd.to_numeric(frame["epoch"]).astype("int64").astype(str),
-             frame["class"].fillna("").astype(str), frame["metric"].astype(str)]
-    for col in ("n_real", "n_fake"):
-        parts.append(pd.to_numeric(frame[col], errors="coerce").map(lambda v: "" if pd.isna(v) else f"{v:g}"))
-    return parts[0].str.cat(parts[1:], sep="|")
 
 
 def _recorded_source(record: dict):
@@ -270,7 +282,3 @@ def _recorded_source(record: dict):
 
     source = record.get("data", {}).get("source")
     return source if source and Path(source).exists() else None
-
-
-def _row(epoch, cls, metric, value, n_real, n_fake) -> dict:
-    return {"epoch": epoch, "class": cls, "metric": metric, "value": value, "n_real": n_real, "n_fake": n_fake}

@@ -3,7 +3,8 @@
     results/<run-id>/
       config.json      resolved config (flattened), data digest, library versions
       status           running | done | failed: why | diverged at epoch k
-      metrics.csv      tidy long table: run, variant, seed, epoch, class, metric, value, n_real, n_fake
+      metrics.csv      tidy long table: run, variant, seed, epoch, class, metric, value, n_real, n_fake,
+                       settings (harness.metrics.rows)
       steps.csv        per-step losses and discriminator accuracies
       log.txt          the run's log
       samples/         epoch-NNNN.png: fixed latents, one row per class
@@ -28,8 +29,9 @@ import pandas as pd
 
 from harness import atomicio
 from harness.errors import RunError, RunLocked
+from harness.metrics import rows as metric_rows
 
-METRIC_COLUMNS = ["run", "variant", "seed", "epoch", "class", "metric", "value", "n_real", "n_fake"]
+METRIC_COLUMNS = metric_rows.COLUMNS
 STEP_COLUMNS = ["epoch", "step", "d_loss", "g_loss", "d_acc_real", "d_acc_fake"]
 _RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
@@ -112,7 +114,18 @@ class RunDir:
         atomicio.write_text(path, frame.to_csv(index=False))
 
     def metrics(self) -> pd.DataFrame:
-        return self.read_table(self.metrics_path, METRIC_COLUMNS)
+        """The run's metric rows (tables written before the settings column are read in today's form)."""
+        return metric_rows.upgrade(self.read_table(self.metrics_path, METRIC_COLUMNS))
+
+    def merge_metrics(self, rows: list[dict], *, variant: str, seed: int) -> None:
+        """Add evaluation rows to metrics.csv. Rows of the same (epoch, class, metric, N, settings) replace the
+        old ones; other N, metrics or settings stay beside them."""
+        new = pd.DataFrame([{"run": self.run_id, "variant": variant, "seed": seed, **r} for r in rows],
+                           columns=METRIC_COLUMNS)
+        old = self.metrics()
+        if len(old):
+            old = old[~metric_rows.keys(old).isin(set(metric_rows.keys(new)))]
+        self.write_table(self.metrics_path, pd.concat([old, new], ignore_index=True)[METRIC_COLUMNS])
 
     def steps(self) -> pd.DataFrame:
         return self.read_table(self.steps_path, STEP_COLUMNS)
@@ -125,7 +138,7 @@ class RunDir:
     def truncate_to_epoch(self, epoch: int) -> None:
         """Drop table rows past `epoch`: what a killed run wrote after its last checkpoint."""
         for path, columns in ((self.metrics_path, METRIC_COLUMNS), (self.steps_path, STEP_COLUMNS)):
-            frame = self.read_table(path, columns)
+            frame = self.metrics() if path == self.metrics_path else self.read_table(path, columns)
             if len(frame) and (frame["epoch"] > epoch).any():
                 self.write_table(path, frame[frame["epoch"] <= epoch])
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from harness import __version__, config, dataset, profiles, registry
+from harness import __version__, config, dataset, metrics, profiles, registry
 from harness.config import RunConfig
 from harness.errors import HarnessError, RunDiverged, RunError
 from harness.rundir import RunDir, check_run_id
@@ -41,13 +41,6 @@ def resolve(variant: str, *, profile: str = "cpu", seed: int = 0, epochs: int | 
 
 def default_run_id(cfg: RunConfig) -> str:
     return f"{cfg.variant}-{cfg.profile}-s{cfg.seed}"
-
-
-def training_indices(ds: dataset.EuroSAT, cfg: RunConfig) -> np.ndarray:
-    d = cfg.data
-    split = "all" if d.split == "all" else "train"
-    idx = dataset.split_indices(ds.labels, split, seed=d.split_seed)
-    return dataset.subset(idx, ds.labels, fraction=d.fraction, per_class=d.per_class)
 
 
 def versions() -> dict[str, str]:
@@ -80,7 +73,7 @@ def run(cfg: RunConfig, *, data=None, out: Path | str | None = None, run_id: str
     run_id = check_run_id(run_id or default_run_id(cfg))
     rd = RunDir(paths.check_output_folder(out or paths.results_dir()) / run_id)
     ds = dataset.load(data)
-    idx = training_indices(ds, cfg)
+    idx = dataset.training_indices(ds, cfg.data)
     record = {
         "run_id": run_id,
         "config": config.flatten(cfg),
@@ -114,7 +107,7 @@ def run(cfg: RunConfig, *, data=None, out: Path | str | None = None, run_id: str
             log.info("run %s: %s, profile %s, seed %d, %d training images, devices %s", run_id, cfg.variant,
                      cfg.profile, cfg.seed, len(idx), ", ".join(record["devices"]))
             evaluator = None
-            if config.metric_list(cfg.eval.metrics) or cfg.eval.domain_every:
+            if metrics.expand(cfg.eval.metrics) or cfg.eval.domain_every:
                 from harness.evaluate import Evaluator
 
                 evaluator = Evaluator(cfg, ds, out_dir=rd.path / "domain")

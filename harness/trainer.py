@@ -21,7 +21,8 @@ from typing import Callable
 
 import numpy as np
 
-from harness import checkpoint, eurosat, images, streams
+from harness import checkpoint, eurosat, images, metrics, streams
+from harness.metrics.rows import row
 from harness.config import RunConfig
 from harness.errors import RunDiverged, RunError
 from harness.rundir import RunDir
@@ -221,8 +222,7 @@ class Trainer:
     def _summarise(self, ctx: "_EpochContext") -> None:
         ctx.step_rows += ctx.new_steps
         ctx.summary = self._epoch_summary(ctx.new_steps, ctx.seconds)
-        ctx.metric_rows += [self._metric_row({"epoch": ctx.epoch, "class": "", "metric": name, "value": value})
-                            for name, value in ctx.summary.items()]
+        ctx.metric_rows += [self._metric_row(row(ctx.epoch, "", name, value)) for name, value in ctx.summary.items()]
         self._log_epoch(ctx.epoch, ctx.summary)
 
     def _evaluate(self, ctx: "_EpochContext") -> None:
@@ -315,9 +315,10 @@ class Trainer:
         with writer.as_default(step=epoch):
             for name, value in summary.items():
                 tf.summary.scalar(name, value)
-            for row in eval_rows:
-                if math.isfinite(row["value"]) and ":" not in row["metric"]:  # confusion rows stay in the table
-                    tf.summary.scalar(f"{row['metric']}/{row['class']}", row["value"])
+            declared = metrics.outputs()
+            for r in eval_rows:  # the compared outputs (no confusion rows, no spreads), per class
+                if math.isfinite(r["value"]) and r["metric"] in declared and declared[r["metric"]][1].compare:
+                    tf.summary.scalar(f"{r['metric']}/{r['class']}", r["value"])
             if grid is not None:
                 tf.summary.image("samples", grid[None], max_outputs=1)
         writer.flush()

@@ -11,9 +11,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from harness import classifier, config, dataset, eurosat, runner
-from harness.domain import DomainMetrics, nearest
+from harness import classifier, dataset, eurosat, metrics, runner
+from harness.metrics.memorisation import nearest
 from harness.evaluate import Evaluator
+from harness.report import tables
 
 pytestmark = [pytest.mark.eurosat]
 TINY = classifier.Recipe(width=8, epochs=0, min_steps=120, batch_size=64)
@@ -95,12 +96,11 @@ def test_nearest_matches_brute_force():
 
 def test_a_copying_generator_is_flagged_and_a_fresh_one_is_not(ds, tiny_reference, tmp_path, caplog):
     cfg, ev = _metrics(ds, tiny_reference, tmp_path)
-    train_idx = runner.training_indices(ds, cfg)
-    metrics = DomainMetrics(ev, tiny_reference, train_idx=train_idx, out_dir=tmp_path)
+    train_idx = dataset.training_indices(ds, cfg.data)
     copier = ImageBank(ds, train_idx)
     with caplog.at_level("WARNING", logger="harness"):
-        rows = metrics.evaluate(copier, 1, ["fidelity", "domain_fid", "memorisation"])
-    value = {(r["class"], r["metric"]): r["value"] for r in rows}
+        rows = ev.evaluate(copier, 1, ["fidelity", "domain_fid", "memorisation"])
+    value = {(r["class"], r["metric"] + (":" + r["settings"] if r["settings"] else "")): r["value"] for r in rows}
     assert value[("mean", "nn_ratio")] < 0.05  # copies sit on top of their training images
     assert "possible memorisation" in caplog.text
     assert (tmp_path / "closest-pairs-epoch-0001.png").is_file()
@@ -109,7 +109,7 @@ def test_a_copying_generator_is_flagged_and_a_fresh_one_is_not(ds, tiny_referenc
     shown = copier(([None] * 40, np.full(40, forest)))
     expected = np.mean(tiny_reference.predict(((shown + 1) * 127.5).round().astype(np.uint8)) == forest)
     assert value[("Forest", "label_fidelity")] == pytest.approx(expected)
-    shares = [value[("Forest", f"predicted_as:{c}")] for c in eurosat.CLASSES]
+    shares = [value[("Forest", f"predicted_as:predicted={c}")] for c in eurosat.CLASSES]
     assert sum(shares) == pytest.approx(1.0)
     for name in eurosat.CLASSES:
         assert value[(name, "domain_fid")] >= 0 and np.isfinite(value[(name, "domain_kid")])
@@ -117,7 +117,7 @@ def test_a_copying_generator_is_flagged_and_a_fresh_one_is_not(ds, tiny_referenc
     held_out = np.setdiff1d(dataset.split_indices(ds.labels, "test", seed=0), train_idx)
     caplog.clear()
     with caplog.at_level("WARNING", logger="harness"):
-        fresh = metrics.evaluate(ImageBank(ds, held_out), 1, ["memorisation"])
+        fresh = ev.evaluate(ImageBank(ds, held_out), 1, ["memorisation"])
     ratio = {r["class"]: r["value"] for r in fresh if r["metric"] == "nn_ratio"}["mean"]
     assert 0.6 < ratio < 1.6 and "possible memorisation" not in caplog.text
 
@@ -127,13 +127,14 @@ def test_cas_and_augmentation_gain_rows(ds, tiny_reference, tmp_path):
     cfg, ev = _metrics(ds, tiny_reference, tmp_path, cas_steps=60, augment_k="5", augment_steps=40,
                        augment_synthetic=20, augment_seeds="0")
     train_idx = dataset.split_indices(ds.labels, "train", seed=0)
-    metrics = DomainMetrics(ev, tiny_reference, train_idx=train_idx, out_dir=tmp_path)
     copier = ImageBank(ds, train_idx)  # "generated" = real train images, so CAS must beat chance
-    rows = metrics.cas(copier, 1) + metrics.augmentation(copier, 1)
-    value = {(r["class"], r["metric"]): r for r in rows}
+    rows = ev.evaluate(copier, 1, ["cas", "augmentation"])
+    value = {(r["settings"] if r["metric"] in tables.AUGMENTATION_COLUMNS else r["class"], r["metric"]): r
+             for r in rows}
     assert value[("all", "cas")]["value"] > 0.2  # chance 0.1
     assert value[("all", "cas")]["n_fake"] == len(train_idx)  # the real train split's per-class counts
     assert value[("all", "real_accuracy")]["value"] == tiny_reference.info["test"]["accuracy"]
+    assert value[("all", "cas")]["settings"] == "cas_steps=60"
     gain = value[("k=5", "augmentation_gain")]["value"]
     real_only = value[("k=5", "accuracy_real_only")]["value"]
     with_generated = value[("k=5", "accuracy_with_generated")]["value"]
@@ -142,7 +143,7 @@ def test_cas_and_augmentation_gain_rows(ds, tiny_reference, tmp_path):
 
 
 def test_domain_metric_names_validate():
-    assert config.metric_list("fid,domain") == ["fid", "fidelity", "domain_fid", "memorisation", "cas",
+    assert metrics.expand("fid,domain") == ["fid", "fidelity", "domain_fid", "memorisation", "cas",
                                                  "augmentation"]
     with pytest.raises(Exception, match="eval.metrics"):
         runner.resolve("paper_dcgan", profile="smoke", overrides={"eval.metrics": "fidelty"})

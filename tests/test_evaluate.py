@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from harness import dataset, eurosat, runner
 from harness.evaluate import EUROSAT_JPEG_QUALITY, Evaluator, fixed_latents, jpeg_roundtrip
-from harness.fid import reference
+from harness.fid import real_cache
 
 pytestmark = [pytest.mark.slow, pytest.mark.eurosat]
 N = 4
@@ -58,11 +57,11 @@ def test_real_statistics_are_cached_and_keyed(eurosat_path, inception):
     assert {"digest", "split", "split_seed", "class", "n", "sampling_seed", "weights", "resize",
             "metric_version"} <= set(key)
     first = ev.real_features(3)
-    cached = reference.load(key)
+    cached = real_cache.load(key)
     np.testing.assert_array_equal(cached, first)
     # Any factor changed is another entry, never the cached one.
     for factor, value in (("n", N + 1), ("sampling_seed", 7), ("digest", "0" * 64), ("split", "test")):
-        assert reference.load({**key, factor: value}) is None
+        assert real_cache.load({**key, factor: value}) is None
     # Same seed, same sample; another seed, another sample.
     assert np.array_equal(ev.real_indices(3), Evaluator(small_eval(), ds, extractor=inception).real_indices(3))
     other = Evaluator(runner.resolve("paper_dcgan", profile="smoke", seed=5, overrides={"eval.n": str(N)}), ds,

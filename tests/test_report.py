@@ -15,8 +15,10 @@ from scipy import stats as sps
 from harness import config, eurosat, images, runner
 from harness.cli import main
 from harness.report import build, stats
-from harness.report.tables import PAPER_FID
+from harness.metrics.inception_distances import PAPER_FID
 from harness.rundir import METRIC_COLUMNS, RunDir
+
+LEGACY_COLUMNS = [c for c in METRIC_COLUMNS if c != "settings"]
 
 # A stand-in grid of known per-run values: variant -> seed -> class-mean FID offset.
 OFFSETS = {"paper_dcgan": {0: 0.0, 1: 10.0, 2: 4.0}, "spectral_norm": {0: -30.0, 1: -22.0, 2: -27.0},
@@ -42,7 +44,8 @@ def write_run(root: Path, variant: str, seed: int, *, status="done", epochs=2, o
         rows += [(epoch, "mean", "fid", 145 + offset + 50 * (epochs - epoch), None, 20),
                  (epoch, "mean", "kid", (145 + offset + 50 * (epochs - epoch)) / 1000, None, 20),
                  (epoch, "all", "fid", 130 + offset, 200, 200)]
-    frame = pd.DataFrame([(rd.run_id, variant, seed, *r) for r in rows], columns=METRIC_COLUMNS)
+    # Written without the settings column, as harness versions before it did: the report must read both.
+    frame = pd.DataFrame([(rd.run_id, variant, seed, *r) for r in rows], columns=LEGACY_COLUMNS)
     rd.write_table(rd.metrics_path, frame)
     rd.write_table(rd.steps_path, pd.DataFrame(steps, columns=["epoch", "step", "d_loss", "g_loss", "d_acc_real",
                                                                 "d_acc_fake"]))
@@ -119,7 +122,7 @@ def add_domain_rows(rd: RunDir, variant: str, seed: int, *, epoch: int, alone: f
                  (epoch, f"k={k}", "accuracy_with_generated", alone * lift + gain, 10 * k, 5000),
                  (epoch, f"k={k}", "augmentation_gain", gain, 10 * k, 5000),
                  (epoch, f"k={k}", "augmentation_gain_sd", 0.01, 10 * k, 5000)]
-    extra = pd.DataFrame([(rd.run_id, variant, seed, *r) for r in rows], columns=METRIC_COLUMNS)
+    extra = pd.DataFrame([(rd.run_id, variant, seed, *r) for r in rows], columns=LEGACY_COLUMNS)  # k in "class"
     rd.write_table(rd.metrics_path, pd.concat([rd.metrics(), extra], ignore_index=True))
 
 
@@ -186,7 +189,7 @@ def test_cli_report_and_its_errors(results, tmp_path, capsys):
 @pytest.mark.eurosat
 def test_report_of_a_real_smoke_run_with_the_floor(eurosat_path, tmp_path, inception):
     """A real (tiny) run folder from the runner, reported with the real-vs-real floor from real Inception."""
-    from harness.report.build import real_floor
+    from harness.fid.floor import real_floor
 
     cfg = runner.resolve("paper_dcgan", profile="smoke", overrides={"train.epochs": "1"})
     runner.run(cfg, data=eurosat_path, out=tmp_path / "results")

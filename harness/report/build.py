@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from harness import atomicio, eurosat, streams
+from harness import atomicio, eurosat, metrics
 from harness.errors import RunError
 from harness.report import collect, figures, render, tables
 
@@ -60,76 +60,45 @@ def build(results_dir: Path | str, *, variants: str | None = None, out: Path | s
     if floor and not floor_values:
         report.notes.append("The real-vs-real floor could not be computed (no data archive or Inception weights);"
                             " it is left out.")
-    sections = []
-    fid_display, fid_tidy = tables.per_class(res, "fid", floor=floor_values, floor_n=floor_n)
-    kid_display, kid_tidy = tables.per_class(res, "kid", digits=4)
-    comparison_fid = tables.comparison(res, "fid")
-    comparison_kid = tables.comparison(res, "kid")
-    comparison_fidelity = tables.comparison(res, "label_fidelity")
-    comparison_domain_fid = tables.comparison(res, "domain_fid")
-    domain, fidelity, runs = tables.domain_table(res), tables.fidelity_table(res), tables.runs_table(res)
-    ranks = [r for r in (tables.class_ranks(res, m) for m in ("fid", "kid", "label_fidelity")) if not r.empty]
-    ranks = pd.concat(ranks, ignore_index=True) if ranks else pd.DataFrame()
-    augmentation, augmentation_tidy = tables.augmentation_table(res)
-    for name, display, tidy, title, caption in (
-            ("fid-per-class", fid_display, fid_tidy, "Per-class FID (final epoch)",
-             "Mean ± 95% CI over seeds (Student's t). Lower is better. N: generated images per class (and real "
-             "ones under the paper protocol). FID at N < 2048 is biased upward: compare only at equal N. The "
-             "paper's row used another Inception network and N = 500."),
-            ("kid-per-class", kid_display, kid_tidy, "Per-class KID (final epoch)",
-             "Mean ± 95% CI over seeds. KID is unbiased at small N."),
-            ("fid-vs-baseline", comparison_fid, comparison_fid, "FID against the baseline (paper_dcgan), by seed",
-             "Difference = variant − baseline in class-mean FID (negative: better), paired by seed; p from a "
-             "paired t-test, Holm-corrected across the variants compared."),
-            ("kid-vs-baseline", comparison_kid, comparison_kid, "KID against the baseline (paper_dcgan), by seed",
-             "As above, for class-mean KID."),
-            ("label-fidelity-vs-baseline", comparison_fidelity, comparison_fidelity,
-             "Label fidelity against the baseline (paper_dcgan), by seed",
-             "As above, for class-mean label fidelity (higher is better: a positive difference is better)."),
-            ("domain-fid-vs-baseline", comparison_domain_fid, comparison_domain_fid,
-             "Domain FID against the baseline (paper_dcgan), by seed",
-             "As above, for class-mean FID on the reference classifier's features (lower is better)."),
-            ("domain", domain, domain, "EuroSAT domain metrics",
+    sections, figs = [], []
+    for name, display, tidy, title, caption in _registered_tables(res, floor_values, floor_n) + [
+            ("domain", tables.domain_table(res), None, "EuroSAT domain metrics",
              "From `harness eval RUN --metrics domain`: label fidelity (share of generated images the reference "
              "classifier assigns to their class), domain FID on its features, memorisation ratio (< 0.5 flags "
              "copying), CAS (accuracy on real test images of a classifier trained only on generated ones) and "
              "the reference classifier's own accuracy. Mean ± 95% CI over runs; n: the runs behind the cell."),
-            ("class-ranks", ranks, ranks, "Class ordering",
+            ("class-ranks", *([_ranks(res)] * 2), "Class ordering",
              "Each class's rank within a run (1 = best: lowest FID or KID, highest label fidelity), mean ± 95% CI "
              "over the runs. The paper (another Inception network) found Forest best and Industrial worst."),
-            ("label-fidelity", fidelity, fidelity, "Label fidelity per class",
-             "Share of each class's generated images that the reference classifier assigns to that class."),
-            ("augmentation", augmentation, augmentation_tidy, "Augmentation gain",
+            ("augmentation", *tables.augmentation_table(res), "Augmentation gain",
              "From `harness eval RUN --metrics augmentation`: test accuracy of the reference recipe trained on k real "
              "images per class alone, and with generated images added (eval.augment_synthetic per class); gain = "
              "with − alone, paired by classifier seed. Mean ± 95% CI over runs; 'gain sd' is the spread over "
              "classifier seeds (eval.augment_seeds) within a run."),
-            ("runs", runs, runs, "Runs behind every number",
-             "Every table row lists its run ids; here is each run's folder.")):
+            ("runs", *([tables.runs_table(res)] * 2), "Runs behind every number",
+             "Every table row lists its run ids; here is each run's folder.")]:
         if display is None or display.empty:
             continue
+        tidy = display if tidy is None else tidy
         atomicio.write_text(out / f"{name}.csv", tidy.to_csv(index=False))
         report.files[f"{name}.csv"] = out / f"{name}.csv"
         sections.append(render.Table(title, display, caption))
 
-    figs = []
-    figs += figures.metric_curve(res, fig_dir, "fid", "FID against epoch (paper Fig. 9)",
-                                 "Class-mean FID at each evaluated epoch; band: 95% CI over seeds.")
-    figs += figures.metric_curve(res, fig_dir, "kid", "KID against epoch",
-                                 "Class-mean KID (unbiased at any N) at each evaluated epoch; band: 95% CI over seeds.")
-    figs += figures.metric_curve(res, fig_dir, "domain_fid", "Domain FID against epoch",
-                                 "Fréchet distance on the reference EuroSAT classifier's features (eval.domain_every).")
-    figs += figures.metric_curve(res, fig_dir, "label_fidelity", "Label fidelity against epoch",
-                                 "Share of generated images the reference classifier assigns to their class.")
+    for output in _compared_outputs():
+        title = f"{_title(output.name)} against epoch" + (" (paper Fig. 9)" if output.floor else "")
+        figs += figures.metric_curve(res, fig_dir, output.name, title,
+                                     f"Class mean at each evaluated epoch; band: 95% CI over seeds. {output.caption}.")
+    for x, y in _pairs():
+        figs += figures.metric_scatter(res, fig_dir, x, y)
     figs += figures.augmentation_curve(res, fig_dir)
     figs += figures.training_curves(res, fig_dir)
-    figs += figures.per_class_bars(res, fig_dir, "fid")
+    figs += [f for o in _compared_outputs() if o.floor for f in figures.per_class_bars(res, fig_dir, o.name)]
     figs += figures.sample_size_curve(res, fig_dir)
     figs += figures.sample_grids(res, fig_dir, _real_examples(ds))
     if not any(f[1].name.startswith("fid-vs-n") for f in figs):
         report.notes.append("No FID-against-N curve: no run evaluated eval.sample_sizes (the fid_sample_size "
                             "variant does).")
-    if res.metrics[res.metrics["metric"] == "fid"]["epoch"].nunique() <= 1:
+    if 0 < res.metrics[res.metrics["metric"] == "fid"]["epoch"].nunique() <= 1:
         report.notes.append("FID was evaluated at one epoch only, so the FID-against-epoch figure has one point "
                             "per run; set eval.every (or eval.domain_every for the cheap domain FID) for curves.")
     for _, path, _ in figs:
@@ -145,6 +114,56 @@ def build(results_dir: Path | str, *, variants: str | None = None, out: Path | s
         atomicio.write_text(out / "report.html", render.html(doc))
     report.terminal = render.terminal(sections[:2] if sections else [])
     return report
+
+
+def _compared_outputs():
+    """The registered outputs the report tables, tests against the baseline and draws (harness.metrics)."""
+    return [o for _, o in metrics.outputs().values() if o.compare]
+
+
+def _pairs():
+    """Output pairs drawn against each other (precision against recall), declared by their metric families."""
+    import importlib
+
+    out = []
+    for family in metrics.FAMILIES:
+        out += getattr(importlib.import_module(f"harness.metrics.{family}"), "PAIRS", ())
+    return out
+
+
+def _title(name: str) -> str:
+    special = {"fid": "FID", "kid": "KID", "domain_fid": "Domain FID", "domain_kid": "Domain KID"}
+    return special.get(name, name.replace("_", " ").capitalize())
+
+
+def _registered_tables(res, floor_values, floor_n) -> list[tuple]:
+    """Per registered output with rows in the results: a per-class table and a paired comparison with the
+    baseline, one of each per settings value (e.g. k=3 and k=5 are never pooled)."""
+    per_class, compared = [], []
+    for output in _compared_outputs():
+        for settings in tables.settings_values(res, output.name):
+            slug = output.name.replace("_", "-") + (f"-{tables.slug(settings)}" if settings else "")
+            shown = _title(output.name) + (f" ({settings})" if settings else "")
+            better = "higher is better" if output.higher_is_better else "lower is better"
+            display, tidy = tables.per_class(res, output.name, settings=settings, digits=output.digits,
+                                             floor=floor_values if output.floor else None, floor_n=floor_n,
+                                             published=output.published, higher_is_better=output.higher_is_better)
+            per_class.append((f"{slug}-per-class", display, tidy, f"Per-class {shown} (final epoch)",
+                              f"{output.caption}. Mean ± 95% CI over seeds (Student's t); N: generated images per "
+                              "class." + (" FID at N < 2048 is biased upward: compare only at equal N. The paper's "
+                                          "row used another Inception network and N = 500." if output.floor else "")))
+            cmp = tables.comparison(res, output.name, settings=settings)
+            compared.append((f"{slug}-vs-baseline", cmp, cmp, f"{shown} against the baseline ({tables.BASELINE}), "
+                             "by seed", f"Difference = variant − baseline in the class mean ({better}), paired by "
+                             "seed; p from a paired t-test, Holm-corrected across the variants compared."))
+    return per_class + compared
+
+
+def _ranks(res) -> pd.DataFrame:
+    """The class ordering under every compared output that has per-class rows (the paper ranked by FID)."""
+    ranks = [r for r in (tables.class_ranks(res, o.name, higher_is_better=o.higher_is_better)
+                         for o in _compared_outputs()) if not r.empty]
+    return pd.concat(ranks, ignore_index=True) if ranks else pd.DataFrame()
 
 
 def _dataset(res: collect.Results, data):
@@ -178,33 +197,9 @@ def _floor(res: collect.Results, ds) -> tuple[dict[str, float], int | None]:
     cfg = res.runs["config"].iloc[0]
     split = cfg.get("eval.reference") or cfg.get("data.split", "train")
     try:
+        from harness.fid.floor import real_floor
+
         return real_floor(ds, split, int(cfg.get("data.split_seed", 0)), n), n
     except Exception as exc:  # weights not obtainable offline, say
         log.warning("report: no real-vs-real floor (%s)", exc)
         return {}, None
-
-
-def real_floor(ds, split: str, split_seed: int, n: int, *, extractor=None) -> dict[str, float]:
-    from harness import dataset
-    from harness.fid import distances, reference, weights
-    from harness.fid import extractor as ex
-
-    members = dataset.split_indices(ds.labels, split, seed=split_seed)
-    out = {}
-    for cls, name in enumerate(eurosat.CLASSES):
-        pool = members[ds.labels[members] == cls]
-        if len(pool) < 2 * n:
-            continue
-        rng = np.random.default_rng([cls, n, streams.FLOOR_HALVES])
-        idx = rng.choice(pool, 2 * n, replace=False)  # two random halves
-        key = {"purpose": "real-vs-real floor", "digest": ds.digest, "decoder": dataset._decoder_id(),
-               "split": split, "split_seed": split_seed, "class": name, "n": 2 * n, "weights": weights.PT_SHA256,
-               "resize": ex.RESIZE_MODE, "metric_version": reference.METRIC_VERSION}
-        if extractor is None:
-            extractor = ex.InceptionFeatures()
-        feats = reference.cached(key, lambda: extractor(ds.images[idx]))
-        out[name] = distances.fid(feats[:n], feats[n:])
-    if out:
-        out["mean"] = float(np.mean([out[c] for c in eurosat.CLASSES if c in out]))
-    return out if out else {}
-

@@ -16,7 +16,8 @@ import pandas as pd
 from harness import atomicio, eurosat
 from harness.report import stats
 from harness.report.collect import Results
-from harness.report.tables import AUGMENTATION_COLUMNS, augmentation_rows, final_rows, group_labels
+from harness.report.tables import (AUGMENTATION_COLUMNS, augmentation_rows, final_rows, group_labels,
+                                   settings_values)
 
 log = logging.getLogger("harness")
 Figure = tuple[str, Path, str]
@@ -60,7 +61,8 @@ def metric_curve(results: Results, out: Path, metric: str, title: str, caption: 
     rows = m[(m["metric"] == metric) & (m["class"].isin(list(eurosat.CLASSES) + ["mean"]))]
     if rows.empty:
         return []
-    rows = _with_groups(results, rows)
+    settings = settings_values(results, metric)
+    rows = _with_groups(results, rows[rows["settings"].fillna("") == settings[0]])  # one setting (e.g. k) per curve
     plt, sns = _plt()
     figures = []
     mean = rows[rows["class"] == "mean"]
@@ -79,6 +81,32 @@ def metric_curve(results: Results, out: Path, metric: str, title: str, caption: 
         figures.append((f"{title}, per class", _save(grid.figure, out, f"{metric}-vs-epoch-per-class"),
                         "One panel per class; band: 95% CI over seeds."))
     return figures
+
+
+def metric_scatter(results: Results, out: Path, x: str, y: str) -> list[Figure]:
+    """`y` against `x` at each run's final evaluation, one point per run, a panel per class and the class
+    mean (e.g. precision against recall: fidelity against diversity, per variant)."""
+    settings = settings_values(results, x)
+    frames = [final_rows(results, name, settings[0] if settings else None) for name in (x, y)]
+    if any(f.empty for f in frames):
+        return []
+    keep = ["run", "group", "class"]
+    both = frames[0][keep + ["value"]].rename(columns={"value": x}).merge(
+        frames[1][keep + ["value"]].rename(columns={"value": y}), on=keep)
+    both = both[both["class"].isin(list(eurosat.CLASSES) + ["mean"])]
+    if both.empty:
+        return []
+    plt, sns = _plt()
+    grid = sns.relplot(data=both.rename(columns={"group": "variant"}), x=x, y=y, hue="variant", col="class",
+                       col_order=list(eurosat.CLASSES) + ["mean"], col_wrap=6, height=2.3, aspect=1.0, s=40)
+    grid.set_titles("{col_name}")
+    for ax in grid.axes.flat:
+        ax.set(xlim=(-0.03, 1.03), ylim=(-0.03, 1.03))
+    name = f"{y}-against-{x}".replace("_", "-")
+    title = f"{y.replace('_', ' ').capitalize()} against {x.replace('_', ' ')}, per class" + (
+        f" ({settings[0]})" if settings and settings[0] else "")
+    return [(title, _save(grid.figure, out, name), "One point per run (seed) at its final evaluation; the last "
+             "panel is the class mean. Upper right is best: high precision is fidelity, high recall diversity.")]
 
 
 def training_curves(results: Results, out: Path) -> list[Figure]:

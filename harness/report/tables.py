@@ -16,9 +16,6 @@ from harness.report import stats
 from harness.report.collect import Results, label
 
 BASELINE = "paper_dcgan"
-# The 2022 study's published per-class FID (500 real vs 500 generated, TF-Keras ImageNet InceptionV3 -- not the
-# standard TF-FID Inception graph used here, so the numbers are indicative, not comparable digit for digit).
-PAPER_FID = {"mean": 116.97, "Forest": 8.97, "Pasture": 41.51, "SeaLake": 26.73, "Industrial": 312.99}
 PAPER_LABEL = "paper (2022), other Inception"
 COLUMNS = list(eurosat.CLASSES) + ["mean"]
 
@@ -28,33 +25,55 @@ def group_labels(results: Results) -> dict[str, str]:
     return {r.run: label(r.variant, r.profile, several) for r in results.runs.itertuples()}
 
 
-def final_rows(results: Results, metric: str) -> pd.DataFrame:
-    """Each run's rows of `metric` at the last epoch it was evaluated (per class, the largest N evaluated then)."""
+def settings_values(results: Results, metric: str) -> list[str]:
+    """The distinct settings `metric` was evaluated with ("" when it has none), most rows first."""
+    m = results.metrics
+    counts = m.loc[m["metric"] == metric, "settings"].fillna("").value_counts()
+    return list(counts.index)
+
+
+def slug(settings: str) -> str:
+    """"k=5" -> "k5": a settings value as part of a file name."""
+    return "".join(ch for ch in settings.replace(";", "-") if ch.isalnum() or ch == "-")
+
+
+def final_rows(results: Results, metric: str, settings: str | None = None) -> pd.DataFrame:
+    """Each run's rows of `metric` at the last epoch it was evaluated (per class and settings, the largest N
+    evaluated then); only rows with `settings` if given."""
     m = results.metrics
     rows = m[m["metric"] == metric]
+    if settings is not None:
+        rows = rows[rows["settings"].fillna("") == settings]
     if rows.empty:
         return rows.assign(group=[])
     last = rows.groupby("run")["epoch"].transform("max")
     rows = rows[rows["epoch"] == last]
     n = pd.to_numeric(rows["n_fake"], errors="coerce").fillna(0)
-    rows = rows[n == n.groupby([rows["run"], rows["class"]]).transform("max")]
+    rows = rows[n == n.groupby([rows["run"], rows["class"], rows["settings"].fillna("")]).transform("max")]
     return rows.assign(group=rows["run"].map(group_labels(results)))
 
 
-def best_epochs(results: Results, metric: str) -> dict[str, int]:
-    """Per run: the evaluated epoch with the lowest class-mean value of `metric`."""
+def best_epochs(results: Results, metric: str, settings: str | None = None, *,
+                higher_is_better: bool = False) -> dict[str, int]:
+    """Per run: the evaluated epoch with the best class-mean value of `metric`."""
     m = results.metrics
     means = m[(m["metric"] == metric) & (m["class"] == "mean")]
-    return {run: int(g.loc[g["value"].idxmin(), "epoch"]) for run, g in means.groupby("run") if g["value"].notna().any()}
+    if settings is not None:
+        means = means[means["settings"].fillna("") == settings]
+    pick = "idxmax" if higher_is_better else "idxmin"
+    return {run: int(g.loc[getattr(g["value"], pick)(), "epoch"]) for run, g in means.groupby("run")
+            if g["value"].notna().any()}
 
 
-def per_class(results: Results, metric: str, *, floor: dict[str, float] | None = None,
-              floor_n: int | None = None, digits: int = 2) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(display, tidy): groups x classes, mean +- 95% CI over seeds; reference rows for FID."""
-    final = final_rows(results, metric)
+def per_class(results: Results, metric: str, *, settings: str | None = None, floor: dict[str, float] | None = None,
+              floor_n: int | None = None, digits: int = 2, published: dict[str, float] | None = None,
+              higher_is_better: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(display, tidy): groups x classes, mean +- 95% CI over seeds; the real-vs-real floor and the paper's
+    published values as extra rows when given."""
+    final = final_rows(results, metric, settings)
     if final.empty:
         return pd.DataFrame(), pd.DataFrame()
-    best = best_epochs(results, metric)
+    best = best_epochs(results, metric, settings, higher_is_better=higher_is_better)
     tidy, display = [], []
     for group, g in final.groupby("group", sort=False):
         cells = {}
@@ -77,27 +96,24 @@ def per_class(results: Results, metric: str, *, floor: dict[str, float] | None =
                         "seeds": "", "N": floor_n, "best epoch": "", "final epoch": "", "runs": ""})
         tidy += [{"group": "real vs real", "class": c, "mean": v, "ci95": math.nan, "seeds": 0, "runs": ""}
                  for c, v in floor.items()]
-    if metric == "fid":
-        display.append({"variant": PAPER_LABEL, **{c: (f"{PAPER_FID[c]:.2f}" if c in PAPER_FID else "")
+    if published:
+        display.append({"variant": PAPER_LABEL, **{c: (f"{published[c]:.{digits}f}" if c in published else "")
                                                    for c in COLUMNS},
                         "seeds": 1, "N": 500, "best epoch": "", "final epoch": 300, "runs": ""})
         tidy += [{"group": PAPER_LABEL, "class": c, "mean": v, "ci95": math.nan, "seeds": 1, "runs": ""}
-                 for c, v in PAPER_FID.items()]
+                 for c, v in published.items()]
     return pd.DataFrame(display), pd.DataFrame(tidy)
 
 
-# Metrics where a larger value is better (for ranking classes); every other metric ranks lower-is-better.
-HIGHER_IS_BETTER = ("label_fidelity",)
-
-
-def class_ranks(results: Results, metric: str) -> pd.DataFrame:
+def class_ranks(results: Results, metric: str, *, higher_is_better: bool = False) -> pd.DataFrame:
     """Each class's rank (1 = best) within each run at its final evaluation, then mean +- 95% CI over the
     group's runs: the class ordering with its uncertainty (the paper found Forest best, Industrial worst)."""
-    final = final_rows(results, metric)
+    settings = settings_values(results, metric)
+    final = final_rows(results, metric, settings[0] if settings else None)
     final = final[final["class"].isin(eurosat.CLASSES)]
     if final.empty:
         return pd.DataFrame()
-    ascending = metric not in HIGHER_IS_BETTER
+    ascending = not higher_is_better
     final = final.assign(rank=final.groupby("run")["value"].rank(ascending=ascending, method="average"))
     rows = []
     for group, g in final.groupby("group", sort=False):
@@ -109,9 +125,10 @@ def class_ranks(results: Results, metric: str) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
-def comparison(results: Results, metric: str, baseline: str = BASELINE) -> pd.DataFrame:
+def comparison(results: Results, metric: str, baseline: str = BASELINE, *,
+               settings: str | None = None) -> pd.DataFrame:
     """Each variant's class-mean `metric` against the baseline's, paired by seed; Holm across variants."""
-    final = final_rows(results, metric)
+    final = final_rows(results, metric, settings)
     final = final[final["class"] == "mean"]
     if final.empty:
         return pd.DataFrame()
@@ -171,8 +188,8 @@ def augmentation_rows(results: Results) -> pd.DataFrame:
     if not frames:
         return results.metrics.iloc[:0].assign(group=[], k=[])
     final = pd.concat(frames)
-    final = final[final["class"].astype(str).str.fullmatch(r"k=\d+")]
-    return final.assign(k=final["class"].str[2:].astype(int))
+    k = final["settings"].fillna("").astype(str).str.extract(r"(?:^|;)k=(\d+)", expand=False)
+    return final[k.notna()].assign(k=k.dropna().astype(int))
 
 
 def augmentation_table(results: Results) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -196,18 +213,6 @@ def augmentation_table(results: Results) -> tuple[pd.DataFrame, pd.DataFrame]:
     order = ["variant", "k per class"]
     return (pd.DataFrame(display).sort_values(order, kind="stable").reset_index(drop=True),
             pd.DataFrame(tidy).sort_values(["group", "k"], kind="stable").reset_index(drop=True))
-
-
-def fidelity_table(results: Results) -> pd.DataFrame:
-    final = final_rows(results, "label_fidelity")
-    final = final[final["class"].isin(eurosat.CLASSES + ("mean",))]
-    if final.empty:
-        return pd.DataFrame()
-    rows = []
-    for group, g in final.groupby("group", sort=False):
-        rows.append({"variant": group, **{c: _cell(*stats.mean_ci(g.loc[g["class"] == c, "value"].tolist())[:2],
-                                                   digits=3) for c in COLUMNS}})
-    return pd.DataFrame(rows)
 
 
 def _cell(mean: float, half: float, digits: int = 2) -> str:
