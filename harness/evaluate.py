@@ -31,9 +31,10 @@ log = logging.getLogger("harness")
 EUROSAT_JPEG_QUALITY = 100
 
 
-def fixed_latents(seed: int, cls: int, n: int, noise_dim: int) -> np.ndarray:
-    """The evaluation latents of one class: the same for every variant and epoch under one seed."""
-    rng = np.random.default_rng([seed, cls, streams.EVAL_FAKE_LATENTS])
+def fixed_latents(seed: int, cls: int, n: int, noise_dim: int, draw: int = 0) -> np.ndarray:
+    """The evaluation latents of one class: the same for every variant and epoch under one seed. Draw k > 0 is
+    an independent set (eval.draw), to measure how much a metric moves when only the samples change."""
+    rng = np.random.default_rng([seed, cls, streams.EVAL_FAKE_LATENTS] + ([draw] if draw else []))
     return rng.standard_normal((n, noise_dim)).astype(np.float32)
 
 
@@ -146,7 +147,7 @@ class Evaluator:
         """`count` images of class `cls` (default eval.n); a smaller count is a prefix of a larger one."""
         e = self.cfg.eval
         count = count or e.n
-        noise = fixed_latents(self.cfg.seed, cls, count, self.cfg.model.g.noise_dim)
+        noise = fixed_latents(self.cfg.seed, cls, count, self.cfg.model.g.noise_dim, e.draw)
         labels = np.full(count, cls, np.int32)
         out = images.sample_uint8(generator, noise, labels)
         return jpeg_roundtrip(out, e.jpeg_quality) if e.jpeg_quality else out
@@ -185,6 +186,8 @@ class Evaluator:
                 rows += per_class_rows(metric, bank, self.cfg, epoch)
             else:
                 rows += metric.compute(bank, epoch)
+        if self.cfg.eval.draw:  # another draw of the same generator's samples: kept apart from draw 0's rows
+            rows = [{**r, "settings": _join(r["settings"], f"draw={self.cfg.eval.draw}")} for r in rows]
         return rows
 
 

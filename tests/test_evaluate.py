@@ -80,6 +80,10 @@ def test_fixed_latents_do_not_depend_on_anything_but_seed_and_class():
     assert np.array_equal(a, fixed_latents(0, 3, 10, 128))
     assert np.array_equal(a[:5], fixed_latents(0, 3, 5, 128))  # a prefix: N can grow without reshuffling
     assert not np.array_equal(a, fixed_latents(0, 4, 10, 128))
+    # eval.draw: 0 is the run's fixed set (unchanged by the option's existence); each k > 0 another set.
+    assert np.array_equal(a, fixed_latents(0, 3, 10, 128, draw=0))
+    other = [fixed_latents(0, 3, 10, 128, draw=d) for d in (1, 2)]
+    assert not np.array_equal(a, other[0]) and not np.array_equal(other[0], other[1])
 
 
 def test_jpeg_roundtrip_matches_eurosat_encoding(eurosat_path):

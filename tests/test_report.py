@@ -242,3 +242,30 @@ def test_class_ordering_ranks_each_run_then_averages(results):
     assert fid.loc["AnnualCrop", "mean rank"] == 1 and fid.loc["SeaLake", "mean rank"] == 10
     assert fid["runs"].tolist() == [3] * 10 and (fid["ci95"] == 0).all()
     assert list(fid.index) == list(eurosat.CLASSES)  # sorted best first
+
+
+def test_sampling_spread_is_kept_apart_and_marks_small_differences(tmp_path):
+    """Rows from extra evaluation draws (eval.draw) never enter the main tables; they give the spread over
+    draws, and a difference smaller than that spread is marked inconclusive."""
+    root = tmp_path / "results"
+    draws = {"paper_dcgan": (0.0, 3.0, -3.0), "spectral_norm": (0.0, 2.0, -2.0), "ttur": (0.0, 40.0, -40.0)}
+    shift = {"paper_dcgan": 0.0, "spectral_norm": -30.0, "ttur": -1.0}
+    for variant, moves in draws.items():
+        for seed, offset in {0: 0.0, 1: 10.0, 2: 4.0}.items():
+            rd = write_run(root, variant, seed, offset=offset + shift[variant])
+            final = 145 + offset + shift[variant]
+            extra = pd.DataFrame([(rd.run_id, variant, seed, 2, "mean", "fid", final + move, None, 20, f"draw={d}")
+                                  for d, move in enumerate(moves) if d], columns=METRIC_COLUMNS)
+            rd.write_table(rd.metrics_path, pd.concat([rd.metrics(), extra], ignore_index=True))
+    report = build(root, floor=False)
+    fid = pd.read_csv(report.out / "fid-per-class.csv")
+    mean = fid[(fid["group"] == "paper_dcgan") & (fid["class"] == "mean")].iloc[0]
+    assert mean["mean"] == pytest.approx(145 + np.mean([0.0, 10.0, 4.0]))  # draw rows left out
+    spread = pd.read_csv(report.out / "spread-seeds-vs-draws.csv")
+    spread = spread[spread["metric"] == "fid"].set_index("variant")
+    assert spread.loc["paper_dcgan", "sd over draws"] == pytest.approx(3.0)  # sd of (0, 3, -3), every run alike
+    assert spread.loc["paper_dcgan", "sd over seeds"] == pytest.approx(np.std([0.0, 10.0, 4.0], ddof=1))
+    cmp = pd.read_csv(report.out / "fid-vs-baseline.csv").set_index("variant")
+    assert cmp.loc["spectral_norm", "beyond sampling spread"] == "yes"  # -30 against hypot(3, 2)
+    assert cmp.loc["ttur", "beyond sampling spread"] == "no: inconclusive"  # -1 against hypot(40, 3)
+    assert cmp.loc["ttur", "sampling sd of difference"] == pytest.approx(np.hypot(40.0, 3.0))

@@ -156,7 +156,17 @@ def _registered_tables(res, floor_values, floor_n) -> list[tuple]:
             compared.append((f"{slug}-vs-baseline", cmp, cmp, f"{shown} against the baseline ({tables.BASELINE}), "
                              "by seed", f"Difference = variant − baseline in the class mean ({better}), paired by "
                              "seed; p from a paired t-test, Holm-corrected across the variants compared."))
-    return per_class + compared
+    spread = [tables.spreads(res, o.name, s) for o in _compared_outputs() for s in tables.settings_values(res, o.name)]
+    spread = pd.concat([f for f in spread if not f.empty], ignore_index=True) if any(
+        not f.empty for f in spread) else pd.DataFrame()
+    if not spread.empty and spread["runs with draws"].sum() == 0:
+        spread = spread.drop(columns=["runs with draws", "draws per run", "sd over draws", "seed sd / draw sd"])
+    spreads = [("spread-seeds-vs-draws", spread, spread, "Spread over training seeds against spread over "
+                "evaluation draws", "Standard deviation of the class mean over training seeds (the fixed latents), "
+                "and over re-drawn evaluation samples of one generator (`harness eval RUN --set eval.draw=1`, 2, "
+                "...; root mean square over the runs that have them). A comparison whose difference is smaller than "
+                "the draws' spread is marked inconclusive in its table.")]
+    return per_class + compared + spreads
 
 
 def _ranks(res) -> pd.DataFrame:

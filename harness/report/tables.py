@@ -7,6 +7,7 @@ each row, and the runs table gives each run's folder.
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pandas as pd
@@ -25,11 +26,60 @@ def group_labels(results: Results) -> dict[str, str]:
     return {r.run: label(r.variant, r.profile, several) for r in results.runs.itertuples()}
 
 
+_DRAW = re.compile(r"(?:^|;)draw=(\d+)")
+
+
+def draw_of(settings: str) -> int:
+    """Which draw of evaluation latents a row is from (eval.draw; 0 = the run's fixed latents)."""
+    found = _DRAW.search(settings or "")
+    return int(found.group(1)) if found else 0
+
+
+def without_draw(settings: str) -> str:
+    return ";".join(p for p in (settings or "").split(";") if p and not p.startswith("draw="))
+
+
 def settings_values(results: Results, metric: str) -> list[str]:
-    """The distinct settings `metric` was evaluated with ("" when it has none), most rows first."""
+    """The distinct settings `metric` was evaluated with ("" when it has none), most rows first; rows from
+    extra evaluation draws (eval.draw > 0) only feed the sampling spread, never the main tables."""
     m = results.metrics
-    counts = m.loc[m["metric"] == metric, "settings"].fillna("").value_counts()
+    settings = m.loc[m["metric"] == metric, "settings"].fillna("")
+    counts = settings[settings.map(draw_of) == 0].value_counts()
     return list(counts.index)
+
+
+def _class_means_by_draw(results: Results, metric: str, settings: str) -> pd.DataFrame:
+    """Per run, draw: the class-mean value at the run's last evaluated epoch (of draw 0)."""
+    m = results.metrics
+    rows = m[(m["metric"] == metric) & (m["class"] == "mean")]
+    settings_col = rows["settings"].fillna("")
+    rows = rows[settings_col.map(without_draw) == settings].assign(draw=settings_col.map(draw_of))
+    if rows.empty:
+        return rows
+    last = rows[rows["draw"] == 0].groupby("run")["epoch"].max()
+    rows = rows[rows["epoch"] == rows["run"].map(last)]
+    return rows.assign(group=rows["run"].map(group_labels(results)))
+
+
+def spreads(results: Results, metric: str, settings: str = "") -> pd.DataFrame:
+    """Per group: the spread of the class-mean `metric` over training seeds (draw 0), and over evaluation draws
+    of one generator (runs evaluated with eval.draw = 1, 2, ...; the root mean square of each run's sd).
+    Retraining moves FID about 3x more than resampling in the literature ("The FID lottery", 2026)."""
+    rows = _class_means_by_draw(results, metric, settings)
+    if rows.empty:
+        return pd.DataFrame()
+    out = []
+    for group, g in rows.groupby("group", sort=False):
+        seeds = g.loc[g["draw"] == 0, "value"]
+        per_run = [r["value"].std(ddof=1) for _, r in g.groupby("run") if r["draw"].nunique() >= 2]
+        sampling = float(np.sqrt(np.mean(np.square(per_run)))) if per_run else math.nan
+        draws = int(g.groupby("run")["draw"].nunique().max())
+        seed_sd = float(seeds.std(ddof=1)) if len(seeds) >= 2 else math.nan
+        out.append({"variant": group, "metric": metric, "settings": settings, "seeds": len(seeds),
+                    "sd over seeds": seed_sd, "runs with draws": len(per_run), "draws per run": draws,
+                    "sd over draws": sampling,
+                    "seed sd / draw sd": seed_sd / sampling if sampling and np.isfinite(sampling) else math.nan})
+    return pd.DataFrame(out)
 
 
 def slug(settings: str) -> str:
@@ -42,6 +92,7 @@ def final_rows(results: Results, metric: str, settings: str | None = None) -> pd
     evaluated then); only rows with `settings` if given."""
     m = results.metrics
     rows = m[m["metric"] == metric]
+    rows = rows[rows["settings"].fillna("").map(draw_of) == 0]  # extra draws only feed spreads()
     if settings is not None:
         rows = rows[rows["settings"].fillna("") == settings]
     if rows.empty:
@@ -151,6 +202,13 @@ def comparison(results: Results, metric: str, baseline: str = BASELINE, *,
     out = pd.DataFrame(rows)
     out["p (Holm)"] = stats.holm(out["p"].tolist())
     out["test"] = np.where(out["pairs"] >= 2, "paired t-test", "fewer than 2 paired seeds: no test")
+    # A difference smaller than what re-drawing the samples alone moves it is inconclusive, whatever p says.
+    spread = spreads(results, metric, settings or "")
+    sd = dict(zip(spread["variant"], spread["sd over draws"])) if not spread.empty else {}
+    noise = [math.hypot(sd.get(r["variant"], math.nan), sd.get(r["baseline"], math.nan)) for _, r in out.iterrows()]
+    out["sampling sd of difference"] = noise
+    out["beyond sampling spread"] = [("" if not np.isfinite(n) else ("yes" if abs(d) > n else "no: inconclusive"))
+                                     for n, d in zip(noise, out[f"{metric} difference"])]
     return out
 
 
