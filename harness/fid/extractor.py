@@ -1,4 +1,12 @@
-"""Pool3 features of uint8 images with the Keras port of the FID Inception."""
+"""Pool3 features of uint8 images with the Keras port of the FID Inception.
+
+Two resize protocols take EuroSAT's 64x64 patches to Inception's 299x299 (a
+4.7x upsampling, so the choice matters more than for 256-pixel images):
+- tf1-bilinear (default): TF1's ResizeBilinear without half-pixel centres,
+  inside the graph, as the original TF FID code and pytorch-fid do;
+- clean: clean-fid's (Parmar et al. 2022): PIL bicubic on each float32
+  channel, with PIL's antialiasing, before the network.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +14,33 @@ import numpy as np
 
 from harness.fid import weights as weights_mod
 
-RESIZE_MODE = "tf1-bilinear-299"
+RESIZES = ("tf1-bilinear", "clean")
+# The cache-key name of each protocol (tf1-bilinear's is the one cached features have always carried).
+RESIZE_KEYS = {"tf1-bilinear": "tf1-bilinear-299", "clean": "clean-pil-bicubic-float32-299"}
+RESIZE_MODE = RESIZE_KEYS["tf1-bilinear"]
+
+
+def clean_resize(images: np.ndarray, size: int = 299) -> np.ndarray:
+    """clean-fid's resize: each channel as a float32 PIL image, bicubic to size x size; float32 NHWC in 0..255."""
+    from PIL import Image
+
+    out = np.empty((len(images), size, size, 3), np.float32)
+    for i, image in enumerate(images):
+        for c in range(3):
+            channel = Image.fromarray(image[:, :, c].astype(np.float32), mode="F")
+            out[i, :, :, c] = np.asarray(channel.resize((size, size), resample=Image.BICUBIC), np.float32)
+    return out
 
 
 class InceptionFeatures:
     """Callable: uint8 (N, H, W, 3) -> float32 (N, 2048). Builds the network once."""
 
-    def __init__(self, batch_size: int = 50):
+    def __init__(self, batch_size: int = 50, resize: str = "tf1-bilinear"):
         import tensorflow as tf
+
+        if resize not in RESIZES:
+            raise ValueError(f"resize {resize!r}: choose {' or '.join(RESIZES)}")
+        self.resize = resize
 
         from harness.fid import inception
 
@@ -36,6 +63,8 @@ class InceptionFeatures:
         out = np.empty((len(images), 2048), np.float32)
         for start in range(0, len(images), self.batch_size):
             batch = images[start:start + self.batch_size]
+            if self.resize == "clean":  # resized to 299 here, so the graph's own resize is skipped
+                batch = clean_resize(batch)
             out[start:start + len(batch)] = self._forward(batch).numpy()
             if progress is not None:
                 progress(len(batch))

@@ -13,7 +13,8 @@ from harness import dataset, eurosat, streams
 from harness.fid import distances, real_cache
 
 
-def real_floor(ds, split: str, split_seed: int, n: int, *, extractor=None) -> dict[str, float]:
+def real_floor(ds, split: str, split_seed: int, n: int, *, extractor=None,
+               resize: str = "tf1-bilinear") -> dict[str, float]:
     """{class: real-vs-real FID at n, "mean": their mean}; classes with fewer than 2n real images are left out."""
     members = dataset.split_indices(ds.labels, split, seed=split_seed)
     out = {}
@@ -24,11 +25,11 @@ def real_floor(ds, split: str, split_seed: int, n: int, *, extractor=None) -> di
         rng = np.random.default_rng([cls, n, streams.FLOOR_HALVES])
         idx = rng.choice(pool, 2 * n, replace=False)  # two random halves
         key = real_cache.real_key(ds, split=split, split_seed=split_seed, cls=name, n=2 * n,
-                                  purpose="real-vs-real floor")
+                                  resize=resize, purpose="real-vs-real floor")
         if extractor is None:
             from harness.fid.extractor import InceptionFeatures
 
-            extractor = InceptionFeatures()
+            extractor = InceptionFeatures(resize=resize)
         feats = real_cache.cached(key, lambda: extractor(ds.images[idx]))
         out[name] = distances.fid(feats[:n], feats[n:])
     if out:

@@ -20,14 +20,14 @@ from harness import atomicio, paths
 METRIC_VERSION = 1
 
 
-def real_key(ds, *, split: str, split_seed: int, cls: str, n, **extra) -> dict:
+def real_key(ds, *, split: str, split_seed: int, cls: str, n, resize: str = "tf1-bilinear", **extra) -> dict:
     """The cache key of the Inception features of n real images of class `cls`: every protocol factor.
     `extra` adds what else identifies the sample (the evaluator's sampling seed, the floor's purpose)."""
     from harness import dataset
     from harness.fid import extractor, weights
 
     return {"digest": ds.digest, "decoder": dataset._decoder_id(), "split": split, "split_seed": split_seed,
-            "class": cls, "n": n, "weights": weights.PT_SHA256, "resize": extractor.RESIZE_MODE,
+            "class": cls, "n": n, "weights": weights.PT_SHA256, "resize": extractor.RESIZE_KEYS[resize],
             "metric_version": METRIC_VERSION, **extra}
 
 

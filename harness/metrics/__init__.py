@@ -68,10 +68,14 @@ class Metric:
     doc: str = ""
 
     def settings_text(self, cfg) -> str:
-        """"k=5": the values of this metric's settings under `cfg`, as recorded in its rows."""
-        return ";".join(f"{key.split('.')[-1]}={_get(cfg, key)}" for key in self.settings)
+        """"k=5": the values of this metric's settings under `cfg`, as recorded in its rows (a QUIET setting
+        only when it is not at its default, so rows written before it existed stay comparable)."""
+        values = ((key, _get(cfg, key)) for key in self.settings)
+        return ";".join(f"{key.split('.')[-1]}={value}" for key, value in values if QUIET.get(key) != value)
 
 
+# Settings recorded in rows only when changed from these defaults.
+QUIET = {"eval.resize": "tf1-bilinear"}
 _REGISTRY: dict[str, Metric] = {}
 _loaded = False
 

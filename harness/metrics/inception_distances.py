@@ -22,7 +22,7 @@ def _fid_caveat(cfg) -> str | None:
     return None
 
 
-@register("fid", space="inception", groups=("inception",), settings=("eval.sqrt",), caveat=_fid_caveat,
+@register("fid", space="inception", groups=("inception",), settings=("eval.resize",), caveat=_fid_caveat,
           outputs=[Output("fid", "lower", 2, "Fréchet Inception distance (lower is better); biased upward at "
                           "N < 2048: compare only at equal N", floor=True, published=PAPER_FID)])
 def fid(real, fake, *, cfg, **_):
@@ -30,7 +30,7 @@ def fid(real, fake, *, cfg, **_):
     return {"fid": distances.fid(real, fake, method=cfg.eval.sqrt)}
 
 
-@register("kid", space="inception", groups=("inception",),
+@register("kid", space="inception", groups=("inception",), settings=("eval.resize",),
           outputs=[Output("kid", "lower", 4, "Kernel Inception distance (lower is better; unbiased at any N)"),
                    Output("kid_std", "", 4, "KID's standard deviation over subsets", compare=False)])
 def kid(real, fake, *, cfg, **_):

@@ -15,7 +15,7 @@ from harness.metrics import Output, register
 from harness.metrics.rows import row
 
 
-@register("fid_curve", space="inception", per_class=False,
+@register("fid_curve", space="inception", per_class=False, settings=("eval.resize",),
           implied=lambda cfg, names: bool(cfg.eval.sample_sizes) and "fid" in names,
           outputs=[Output("fid_at_n", "", 2, "FID at N (mean over bootstraps)", compare=False),
                    Output("fid_at_n_std", "", 2, "its sd over bootstraps", compare=False),
@@ -24,6 +24,7 @@ from harness.metrics.rows import row
 def fid_curve(bank, epoch):
     """FID against N, the real-vs-real floor at each N, and FID-infinity, per class."""
     e = bank.cfg.eval
+    settings = bank.ev.settings_of("fid_curve")
     rows = []
     for cls, name in enumerate(eurosat.CLASSES):
         real, fake = bank.real("inception", cls), bank.fake_all("inception", cls)
@@ -31,8 +32,9 @@ def fid_curve(bank, epoch):
         curve = distances.fid_sample_size_curve(real, fake, sizes, bootstraps=e.bootstraps, seed=bank.cfg.seed,
                                                 method=e.sqrt)
         for n, mean, std in curve["points"]:
-            rows += [row(epoch, name, "fid_at_n", mean, n, n), row(epoch, name, "fid_at_n_std", std, n, n)]
-        rows += [row(epoch, name, "fid_real_floor", value, n, n) for n, value in curve["floor"]]
+            rows += [row(epoch, name, "fid_at_n", mean, n, n, settings),
+                     row(epoch, name, "fid_at_n_std", std, n, n, settings)]
+        rows += [row(epoch, name, "fid_real_floor", value, n, n, settings) for n, value in curve["floor"]]
         if curve["fid_inf"] is not None:
-            rows.append(row(epoch, name, "fid_inf", curve["fid_inf"], len(real), len(fake)))
+            rows.append(row(epoch, name, "fid_inf", curve["fid_inf"], len(real), len(fake), settings))
     return rows

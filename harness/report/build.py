@@ -145,8 +145,11 @@ def _registered_tables(res, floor_values, floor_n) -> list[tuple]:
             slug = output.name.replace("_", "-") + (f"-{tables.slug(settings)}" if settings else "")
             shown = _title(output.name) + (f" ({settings})" if settings else "")
             better = "higher is better" if output.higher_is_better else "lower is better"
+            # The floor is computed under the runs' resize protocol: only a table of that protocol shows it.
+            same_resize = ("resize=clean" in settings) == (_resize(res) == "clean")
             display, tidy = tables.per_class(res, output.name, settings=settings, digits=output.digits,
-                                             floor=floor_values if output.floor else None, floor_n=floor_n,
+                                             floor=floor_values if output.floor and same_resize else None,
+                                             floor_n=floor_n,
                                              published=output.published, higher_is_better=output.higher_is_better)
             per_class.append((f"{slug}-per-class", display, tidy, f"Per-class {shown} (final epoch)",
                               f"{output.caption}. Mean ± 95% CI over seeds (Student's t); N: generated images per "
@@ -167,6 +170,10 @@ def _registered_tables(res, floor_values, floor_n) -> list[tuple]:
                 "...; root mean square over the runs that have them). A comparison whose difference is smaller than "
                 "the draws' spread is marked inconclusive in its table.")]
     return per_class + compared + spreads
+
+
+def _resize(res) -> str:
+    return str(res.runs["config"].iloc[0].get("eval.resize", "tf1-bilinear"))
 
 
 def _ranks(res) -> pd.DataFrame:
@@ -209,7 +216,7 @@ def _floor(res: collect.Results, ds) -> tuple[dict[str, float], int | None]:
     try:
         from harness.fid.floor import real_floor
 
-        return real_floor(ds, split, int(cfg.get("data.split_seed", 0)), n), n
+        return real_floor(ds, split, int(cfg.get("data.split_seed", 0)), n, resize=_resize(res)), n
     except Exception as exc:  # weights not obtainable offline, say
         log.warning("report: no real-vs-real floor (%s)", exc)
         return {}, None
