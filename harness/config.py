@@ -25,7 +25,7 @@ G_LABEL_MODES = ("onehot", "embedding")
 D_LABEL_MODES = ("onehot", "embedding", "projection")
 LOSSES = ("bce", "hinge")
 AUGMENTS = ("none", "diffaugment")
-PRECISIONS = ("float32", "mixed_float16")
+PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 SPLITS = ("train", "all")
 EVAL_PROTOCOLS = ("paper", "full")
 REFERENCE_SPLITS = ("", "train", "val", "test", "all")
@@ -77,7 +77,8 @@ class TrainConfig:
     beta_2: float = 0.999
     loss: str = "bce"
     augment: str = "none"  # diffaugment: color, translation, cutout on real and fake before D
-    precision: str = "float32"  # mixed_float16 on GPUs: float16 compute, float32 weights, loss scaling
+    precision: str = "float32"  # mixed_float16 (GPUs; loss scaling) or mixed_bfloat16 (native bf16 CPUs/GPUs):
+    # half-precision compute, float32 weights, float32 generator output and discriminator logits
     g_ema: float = 0.0  # decay of the generator's weight average used for sampling (0: off); harness.ema
     g_ema_rampup: bool = True  # decay min(g_ema, (1 + t) / (10 + t)) after t updates
     r1_gamma: float = 0.0  # weight of the R1 penalty on real images (0: off); harness.objectives.r1

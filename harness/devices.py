@@ -57,11 +57,46 @@ def strategy(devices: str | int | None, batch_size: int):
     return tf.distribute.MirroredStrategy(pool[:wanted])
 
 
+def native_bf16() -> str | None:
+    """Why this machine computes bfloat16 natively ("CPU flag avx512_bf16", "GPU compute capability 9.0"), or
+    None: without it TensorFlow emulates bf16 and a mixed_bfloat16 run is slower than float32, not faster."""
+    import tensorflow as tf
+
+    for gpu in tf.config.list_physical_devices("GPU"):
+        capability = tf.config.experimental.get_device_details(gpu).get("compute_capability")
+        if capability and capability >= (8, 0):  # Ampere and later
+            return f"GPU compute capability {capability[0]}.{capability[1]}"
+    flags = cpu_flags()
+    for flag in ("amx_bf16", "avx512_bf16"):
+        if flag in flags:
+            return f"CPU flag {flag}"
+    return None
+
+
+def cpu_flags() -> set[str]:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
 def effective_precision(requested: str) -> str:
-    """mixed_float16 only where a GPU runs it; on CPU training stays float32, and the log says so."""
+    """The precision a run actually trains in (recorded in its config.json), with one log line when it differs:
+    mixed_float16 only where a GPU runs it; mixed_bfloat16 only where bf16 is native (emulated, it is slower)."""
     import tensorflow as tf
 
     if requested == "mixed_float16" and not tf.config.list_logical_devices("GPU"):
         log.warning("train.precision=mixed_float16 needs a GPU; no GPU here, so this run trains in float32")
         return "float32"
+    if requested == "mixed_bfloat16":
+        why = native_bf16()
+        if why is None:
+            log.warning("train.precision=mixed_bfloat16: this machine has no native bf16 (no AVX512-BF16 or AMX "
+                        "CPU flag, no Ampere+ GPU), so bf16 would be emulated and slower; this run trains in float32")
+            return "float32"
+        log.info("train.precision=mixed_bfloat16: native bf16 (%s)", why)
     return requested

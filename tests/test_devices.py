@@ -154,6 +154,38 @@ def test_mixed_precision_step_computes_in_float16_with_float32_weights():
         assert keras.config.dtype_policy().name == "float32"  # the global policy was restored
 
 
+def test_bf16_is_used_only_where_it_is_native(caplog, monkeypatch):
+    monkeypatch.setattr(devices, "native_bf16", lambda: None)
+    with caplog.at_level("WARNING", logger="harness"):
+        assert devices.effective_precision("mixed_bfloat16") == "float32"
+    assert "no native bf16" in caplog.text and "trains in float32" in caplog.text
+    monkeypatch.setattr(devices, "native_bf16", lambda: "CPU flag avx512_bf16")
+    assert devices.effective_precision("mixed_bfloat16") == "mixed_bfloat16"
+
+
+def test_bf16_step_computes_in_bfloat16_without_loss_scaling_and_is_deterministic():
+    """bf16 has float32's exponent range: no loss scaling. Same seed, same machine: the same losses."""
+    import tensorflow as tf
+
+    from harness.trainer import GAN, configure_determinism
+
+    cfg = runner.resolve("paper_dcgan", profile="smoke", overrides=_R1_EMA)
+    rng = np.random.default_rng(0)
+    x = tf.constant(rng.uniform(-1, 1, (16, 64, 64, 3)).astype(np.float32))
+    y = tf.constant(rng.integers(0, 10, 16).astype(np.int32))
+    runs = []
+    for _ in range(2):
+        configure_determinism(0)
+        gan = GAN(cfg, precision="mixed_bfloat16")
+        assert gan.generator.get_layer("up1").compute_dtype == "bfloat16"
+        assert gan.discriminator.get_layer("logit").compute_dtype == "float32"
+        assert all(v.dtype == "float32" for v in gan.discriminator.trainable_variables)
+        assert not any("scale" in v.path for v in gan.g_opt.variables)
+        runs.append([[float(v) for v in gan.train_step(x, y, tf.constant(step, tf.int64))] for step in range(3)])
+        assert np.isfinite(runs[-1]).all()
+    assert runs[0] == runs[1]
+
+
 def test_invalid_precision_is_rejected():
     with pytest.raises(ConfigError, match="train.precision"):
         runner.resolve("paper_dcgan", profile="smoke", overrides={"train.precision": "bfloat8"})
