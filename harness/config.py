@@ -77,6 +77,7 @@ class TrainConfig:
     beta_2: float = 0.999
     loss: str = "bce"
     augment: str = "none"  # diffaugment: color, translation, cutout on real and fake before D
+    steps_per_execution: int = 1  # training steps per compiled call (losses fetched once per call)
     precision: str = "float32"  # mixed_float16 (GPUs; loss scaling) or mixed_bfloat16 (native bf16 CPUs/GPUs):
     # half-precision compute, float32 weights, float32 generator output and discriminator logits
     g_ema: float = 0.0  # decay of the generator's weight average used for sampling (0: off); harness.ema
@@ -268,6 +269,7 @@ def validate(cfg: RunConfig) -> RunConfig:
     _check(0 <= t.g_ema < 1, "train.g_ema", t.g_ema, "must be in [0, 1) (0 turns the average off)")
     _check(t.r1_gamma >= 0, "train.r1_gamma", t.r1_gamma, "must be >= 0 (0 turns R1 off)")
     _check(t.r1_every >= 1, "train.r1_every", t.r1_every, "must be >= 1")
+    _check(t.steps_per_execution >= 1, "train.steps_per_execution", t.steps_per_execution, "must be >= 1")
     _check(t.precision in PRECISIONS, "train.precision", t.precision, f"must be one of {', '.join(PRECISIONS)}")
     _check(d.split in SPLITS, "data.split", d.split, f"must be one of {', '.join(SPLITS)}")
     _check(0 < d.fraction <= 1, "data.fraction", d.fraction, "must be in (0, 1]")
