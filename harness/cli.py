@@ -140,7 +140,8 @@ def _config_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--epochs", type=int, help="override the profile's epochs")
     p.add_argument("--split", help="train (the stratified 80%% train split) or all (every image, as the paper)")
-    p.add_argument("--precision", help="float32 (default) or mixed_float16 (GPUs; on a CPU it stays float32)")
+    p.add_argument("--precision", help="float32 (default), mixed_float16 (GPUs; on a CPU it stays float32) or "
+                   "mixed_bfloat16 (where bf16 is native: AVX512-BF16/AMX CPUs, Ampere+ GPUs; else float32)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a configuration key, e.g. --set train.lr_g=1e-4 (repeatable)")
 
