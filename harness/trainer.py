@@ -21,7 +21,7 @@ from typing import Callable
 
 import numpy as np
 
-from harness import checkpoint, eurosat, images, metrics, streams
+from harness import atomicio, checkpoint, eurosat, images, metrics, streams
 from harness.metrics.rows import row
 from harness.config import RunConfig
 from harness.errors import RunDiverged, RunError
@@ -190,6 +190,7 @@ class Trainer:
         self.strategy = strategy  # a tf.distribute strategy (harness.devices); None: the default device
         self.steps_per_epoch = len(data.labels) // batch
         self._chunk = None  # the compiled multi-step call (train.steps_per_execution > 1), built on first use
+        self._steps_csv, self._steps_last = (0, ""), None  # steps.csv's rows formatted so far, and their text
 
     def fit(self) -> None:
         import tensorflow as tf
@@ -239,7 +240,6 @@ class Trainer:
             bar.close()
             if ctx.writer is not None:
                 ctx.writer.close()
-        from harness import atomicio
 
         atomicio.write_with(run.generator_path, gan.sampler.save)
 
@@ -350,7 +350,14 @@ class Trainer:
 
         from harness.rundir import METRIC_COLUMNS, STEP_COLUMNS
 
-        self.run.write_table(self.run.steps_path, pd.DataFrame(step_rows, columns=STEP_COLUMNS))
+        # steps.csv grows by one epoch's rows at a time: only those are formatted, then the whole text is written
+        # atomically as before (300 x 211 rows, the paper profile, took 1.25 s to build and format whole).
+        done, text = self._steps_csv
+        if done > len(step_rows) or (done and step_rows[done - 1]["step"] != self._steps_last):
+            done, text = 0, ""  # another list than the one formatted so far: start over
+        text += pd.DataFrame(step_rows[done:], columns=STEP_COLUMNS).to_csv(index=False, header=not done)
+        self._steps_csv, self._steps_last = (len(step_rows), text), step_rows[-1]["step"] if step_rows else None
+        atomicio.write_text(self.run.steps_path, text)
         self.run.write_table(self.run.metrics_path, pd.DataFrame(metric_rows, columns=METRIC_COLUMNS))
 
     def _log_epoch(self, epoch: int, s: dict[str, float]) -> None:
