@@ -22,6 +22,7 @@ import tarfile
 import tempfile
 from pathlib import Path
 
+from harness.cells import Outcome, in_grid_order
 from harness.errors import ConfigError
 
 log = logging.getLogger("harness")
@@ -54,8 +55,6 @@ def connect(address: str | None):
 def sweep(cells, run_cell, *, profile: str, overrides: dict, out: str, data, address: str | None,
           cpus_per_cell: float = 1, gpus_per_cell: float = 0, on_result=None, copy_back: str = "auto"):
     """Submit every cell, collect outcomes as they finish; returns them in grid order."""
-    from harness.sweep import in_grid_order
-
     ray, started_here = connect(address)
     try:
         driver_node = ray.get_runtime_context().get_node_id()
@@ -70,8 +69,6 @@ def sweep(cells, run_cell, *, profile: str, overrides: dict, out: str, data, add
             try:
                 outcome, packed = ray.get(ready[0])
             except Exception as exc:  # the task died (node lost, out of memory): record it, carry on
-                from harness.sweep import Outcome
-
                 outcome, packed = Outcome(cell, f"failed: ray task: {type(exc).__name__}: {exc}", "", 0.0), None
             if packed is not None:
                 unpack_run(packed, Path(out))

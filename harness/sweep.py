@@ -15,26 +15,12 @@ import concurrent.futures as cf
 import multiprocessing
 import os
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 from harness import config, registry, runner
+from harness.cells import Cell, Outcome, in_grid_order
 from harness.errors import ConfigError, HarnessError, RunDiverged, RunLocked
 from harness.rundir import RunDir
-
-
-@dataclass(frozen=True)
-class Cell:
-    variant: str
-    seed: int
-
-
-@dataclass
-class Outcome:
-    cell: Cell
-    status: str  # done | skipped | busy | failed: why | diverged: why
-    run_dir: str
-    seconds: float
 
 
 def expand(variant_patterns: str, seeds: str) -> list[Cell]:
@@ -129,11 +115,6 @@ def sweep(cells: list[Cell], *, profile: str, overrides: dict | None = None, out
             if on_result:
                 on_result(results[-1])
     return in_grid_order(results, cells)
-
-
-def in_grid_order(results: list[Outcome], cells: list[Cell]) -> list[Outcome]:
-    order = {c: i for i, c in enumerate(cells)}
-    return sorted(results, key=lambda o: order[o.cell])
 
 
 EXECUTORS = ("local", "ray")
