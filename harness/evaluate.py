@@ -234,5 +234,5 @@ def _log_summary(epoch: int, metric, rows: list[dict]) -> None:
             continue
         order = sorted(per_class, key=lambda cv: cv[1], reverse=head.higher_is_better)
         pooled = f"  all {values['all']:.{head.digits}f}" if "all" in values else ""
-        log.info("epoch %d  %s mean %.*f%s  best %s %.*f  worst %s %.*f", epoch, head.name, head.digits,
+        log.info("epoch %d  %s mean %.*f%s  best %s %.*f  worst %s %.*f", epoch, head.title, head.digits,
                  values["mean"], pooled, order[0][0], head.digits, order[0][1], order[-1][0], head.digits, order[-1][1])

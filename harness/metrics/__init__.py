@@ -45,6 +45,11 @@ class Output:
     compare: bool = True  # the report's per-class table, paired test against the baseline and curve
     floor: bool = False  # the report adds the real-vs-real value at the same N (Inception FID)
     published: dict | None = None  # values the 2022 study published, shown beside ours
+    label: str = ""  # how logs and report titles name it (default: the name)
+
+    @property
+    def title(self) -> str:
+        return self.label or self.name.replace("_", " ")
 
     @property
     def higher_is_better(self) -> bool:

@@ -13,9 +13,11 @@ from harness.metrics import Output, register
 
 
 @register("domain_fid", space="domain", groups=("domain",), cheap=True, pooled=False,
-          outputs=[Output("domain_fid", "lower", 2, "Fréchet distance on the reference EuroSAT classifier's "
+          outputs=[Output("domain_fid", "lower", 2, label="domain FID",
+                          caption="Fréchet distance on the reference EuroSAT classifier's "
                           "features (lower is better)"),
-                   Output("domain_kid", "lower", 4, "kernel distance on the same features (lower is better)"),
+                   Output("domain_kid", "lower", 4, label="domain KID",
+                          caption="kernel distance on the same features (lower is better)"),
                    Output("domain_kid_std", "", 4, "domain KID's standard deviation over subsets", compare=False)])
 def domain_fid(real, fake, *, cfg, **_):
     """FID and KID on the reference classifier's features."""

@@ -23,7 +23,8 @@ def _fid_caveat(cfg) -> str | None:
 
 
 @register("fid", space="inception", groups=("inception",), settings=("eval.resize",), caveat=_fid_caveat,
-          outputs=[Output("fid", "lower", 2, "Fréchet Inception distance (lower is better); biased upward at "
+          outputs=[Output("fid", "lower", 2, label="FID",
+                          caption="Fréchet Inception distance (lower is better); biased upward at "
                           "N < 2048: compare only at equal N", floor=True, published=PAPER_FID)])
 def fid(real, fake, *, cfg, **_):
     """Fréchet Inception distance."""
@@ -31,7 +32,8 @@ def fid(real, fake, *, cfg, **_):
 
 
 @register("kid", space="inception", groups=("inception",), settings=("eval.resize",),
-          outputs=[Output("kid", "lower", 4, "Kernel Inception distance (lower is better; unbiased at any N)"),
+          outputs=[Output("kid", "lower", 4, label="KID",
+                          caption="Kernel Inception distance (lower is better; unbiased at any N)"),
                    Output("kid_std", "", 4, "KID's standard deviation over subsets", compare=False)])
 def kid(real, fake, *, cfg, **_):
     """Kernel Inception distance (mean and sd over subsets of up to 1000)."""

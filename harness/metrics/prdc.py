@@ -36,7 +36,8 @@ def _register(space: str, prefix: str, cheap: bool, groups: tuple[str, ...]) -> 
         where = "Inception" if space == "inception" else "the reference classifier's"
         settings = ("eval.k", "eval.resize") if space == "inception" else ("eval.k",)
         register(name, space=space, settings=settings, cheap=cheap, groups=groups,
-                 outputs=[Output(name, "" if part == "density" else "higher", 3, f"{part.capitalize()} on {where} features: {CAPTIONS[part]}",
+                 outputs=[Output(name, "" if part == "density" else "higher", 3,
+                                 f"{part.capitalize()} on {where} features: {CAPTIONS[part]}",
                                  compare=part in ("precision", "recall"))])(compute)
 
 

@@ -132,8 +132,8 @@ def _pairs():
 
 
 def _title(name: str) -> str:
-    special = {"fid": "FID", "kid": "KID", "domain_fid": "Domain FID", "domain_kid": "Domain KID"}
-    return special.get(name, name.replace("_", " ").capitalize())
+    title = metrics.outputs()[name][1].title
+    return title[0].upper() + title[1:]
 
 
 def _registered_tables(res, floor_values, floor_n) -> list[tuple]:
