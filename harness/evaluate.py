@@ -236,3 +236,52 @@ def _log_summary(epoch: int, metric, rows: list[dict]) -> None:
         pooled = f"  all {values['all']:.{head.digits}f}" if "all" in values else ""
         log.info("epoch %d  %s mean %.*f%s  best %s %.*f  worst %s %.*f", epoch, head.title, head.digits,
                  values["mean"], pooled, order[0][0], head.digits, order[0][1], order[-1][0], head.digits, order[-1][1])
+
+
+def evaluate_run(run_dir, *, data=None, epoch: int | None = None, overrides: dict | None = None) -> list[dict]:
+    """`harness eval`: evaluate a run's checkpoint and merge the rows into its metrics table."""
+    from harness.errors import RunError
+    from harness.generate import load_generator
+    from harness.rundir import RunDir
+
+    rd = RunDir(run_dir)
+    record = rd.read_record()
+    source = data or _recorded_source(record)
+    with rd.lock():
+        cfg, generator, at_epoch = load_generator(rd, epoch)
+        config_mod.apply(cfg, dict(overrides or {}))
+        config_mod.validate(cfg)
+        if not metrics.expand(cfg.eval.metrics):
+            raise RunError("nothing to evaluate: --metrics is empty")
+        ds = dataset.load(source)
+        if ds.digest != record["data"]["digest"]:
+            raise RunError(f"{ds.source}: content digest {ds.digest[:12]}... is not the run's "
+                           f"{record['data']['digest'][:12]}...; pass --data with the archive the run used")
+        evaluator = Evaluator(cfg, ds, out_dir=rd.path / "domain")
+        rows = evaluator.evaluate(generator, at_epoch)
+        rd.merge_metrics(rows, variant=cfg.variant, seed=cfg.seed)
+        rd.append_evaluation(_evaluation_record(cfg, at_epoch, overrides, evaluator))
+    return rows
+
+
+def _evaluation_record(cfg, epoch: int, overrides: dict | None, evaluator: Evaluator) -> dict:
+    """What one `harness eval` computed and with which settings: the metric rows alone do not say (e.g. a CAS
+    row from a shortened eval.cas_steps looks like a full-budget one)."""
+    import datetime
+
+    record = {"time": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+              "epoch": epoch, "metrics": metrics.expand(cfg.eval.metrics),
+              "overrides": {k: str(v) for k, v in (overrides or {}).items()},
+              "eval": {k: v for k, v in config_mod.flatten(cfg).items() if k.startswith("eval.")}}
+    if evaluator.has_domain:
+        ref = evaluator.reference_classifier
+        record["reference_classifier"] = {"key": ref.info["key"], "test_accuracy": ref.info["test"]["accuracy"]}
+    return record
+
+
+def _recorded_source(record: dict):
+    """The archive the run was trained on, if it is still there; else the usual lookup."""
+    from pathlib import Path
+
+    source = record.get("data", {}).get("source")
+    return source if source and Path(source).exists() else None
