@@ -159,6 +159,16 @@ def _dtype_policy(precision: str):
 StepHook = Callable[[int, int], None]
 
 
+def _batch_gatherer(images_t, labels_t):
+    """indices -> (those uint8 images as [-1, 1] floats, their labels): one batch, for tf.data or a compiled call."""
+    import tensorflow as tf
+
+    def gather(idx):
+        return images.to_unit_range(tf.cast(tf.gather(images_t, idx), tf.float32)), tf.gather(labels_t, idx)
+
+    return gather
+
+
 @dataclass
 class _EpochContext:
     """What the epoch-end tasks share: the model, the tables so far, and this epoch's results."""
@@ -307,8 +317,7 @@ class Trainer:
         order = epoch_order(self.cfg.seed, epoch, len(self.data.labels))[:self.steps_per_epoch * batch]
         order = order.reshape(self.steps_per_epoch, batch)
         if self._chunk is None:
-            self._chunk = gan.chunked(lambda idx: (images.to_unit_range(tf.cast(tf.gather(images_t, idx), tf.float32)),
-                                                   tf.gather(labels_t, idx)))
+            self._chunk = gan.chunked(_batch_gatherer(images_t, labels_t))
         for start in range(0, len(order), k):
             values = self._chunk(tf.constant(order[start:start + k]), tf.constant(step + start, tf.int64)).numpy()
             yield from (row.tolist() for row in values.astype(np.float64))
@@ -319,14 +328,9 @@ class Trainer:
 
         order = epoch_order(self.cfg.seed, epoch, len(self.data.labels))
         batch = self.cfg.train.batch_size
-
-        def gather(idx):
-            x = tf.cast(tf.gather(images_t, idx), tf.float32)
-            return images.to_unit_range(x), tf.gather(labels_t, idx)
-
         return (tf.data.Dataset.from_tensor_slices(order)
                 .batch(batch, drop_remainder=True)
-                .map(gather, num_parallel_calls=1, deterministic=True)
+                .map(_batch_gatherer(images_t, labels_t), num_parallel_calls=1, deterministic=True)
                 .prefetch(2))
 
     def _bar(self, epoch: int):
