@@ -12,6 +12,8 @@ is the same experiment on 1 or 8 GPUs.
 from __future__ import annotations
 
 import logging
+import os
+import platform
 
 from harness.errors import ConfigError
 
@@ -73,15 +75,38 @@ def native_bf16() -> str | None:
     return None
 
 
-def cpu_flags() -> set[str]:
+def _cpuinfo() -> dict[str, str]:
+    """The first processor's fields in /proc/cpuinfo (empty where there is none, e.g. macOS)."""
+    fields: dict[str, str] = {}
     try:
         with open("/proc/cpuinfo") as f:
             for line in f:
-                if line.startswith("flags"):
-                    return set(line.split(":", 1)[1].split())
+                if not line.strip():
+                    break
+                key, _, value = line.partition(":")
+                fields[key.strip()] = value.strip()
     except OSError:
         pass
-    return set()
+    return fields
+
+
+def cpu_flags() -> set[str]:
+    return set(_cpuinfo().get("flags", "").split())
+
+
+def cpu_model() -> str:
+    """The CPU named well enough to tell two machines apart: "AMD EPYC (family 26, model 2)". Machines of this
+    project share a model name across generations, and a timing or a rounding difference needs the family."""
+    info = _cpuinfo()
+    name = info.get("model name") or platform.processor() or platform.machine()
+    if "cpu family" in info:
+        name += f" (family {info['cpu family']}, model {info.get('model', '?')})"
+    return name
+
+
+def machine() -> dict:
+    """What a figure or a run needs to name its machine: CPU model, core count, native bf16."""
+    return {"cpu": cpu_model(), "cores": os.cpu_count(), "native_bf16": native_bf16() or "no"}
 
 
 def effective_precision(requested: str) -> str:

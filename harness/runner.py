@@ -81,6 +81,7 @@ def run(cfg: RunConfig, *, data=None, out: Path | str | None = None, run_id: str
                  "per_class": np.bincount(ds.labels[idx], minlength=10).tolist()},
         "versions": versions(),
         "devices": visible_devices(),
+        "machine": devices_mod.machine(),
         "replicas": str(strategy.num_replicas_in_sync),
     }
     if rd.path.exists() and not rd.exists() and any(p.name != ".lock" for p in rd.path.iterdir()):

@@ -73,6 +73,8 @@ def test_run_folder_is_complete(reference):
     assert record["data"]["digest"] == "212d180ac5c78350aee9a28308dfe835ff62c2877f21befe4223ccc90d01b73f"
     assert record["data"]["per_class"] == [8] * 10
     assert {"tensorflow", "keras", "numpy", "python"} <= set(record["versions"])
+    # The machine is named (float rounding, hence a run's numbers, differ between CPU families).
+    assert record["machine"]["cpu"] and record["machine"]["cores"] >= 1
     steps = rd.steps()
     assert len(steps) == EPOCHS * 5 and steps["step"].tolist() == list(range(1, 16))
     metrics = rd.metrics()

@@ -16,8 +16,6 @@ figure. In the default test run it executes once on two steps, untimed.
 
 from __future__ import annotations
 
-import os
-import platform
 import statistics
 import time
 
@@ -35,14 +33,7 @@ ROUNDS = 3
 def machine() -> dict:
     import tensorflow as tf
 
-    model = ""
-    try:
-        with open("/proc/cpuinfo") as f:
-            model = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), "")
-    except OSError:
-        pass
-    return {"cpu": model or platform.processor() or platform.machine(), "cores": os.cpu_count(),
-            "tensorflow": tf.__version__, "native_bf16": devices.native_bf16() or "no"}
+    return {**devices.machine(), "tensorflow": tf.__version__}
 
 
 def tutorial_gan(cfg, precision: str):
