@@ -25,13 +25,17 @@ OFFSETS = {"paper_dcgan": {0: 0.0, 1: 10.0, 2: 4.0}, "spectral_norm": {0: -30.0,
            "ttur": {0: 1.0, 1: 12.0, 2: 3.0}}
 
 
-def write_run(root: Path, variant: str, seed: int, *, status="done", epochs=2, offset=0.0) -> RunDir:
+def write_run(root: Path, variant: str, seed: int, *, status="done", epochs=2, offset=0.0,
+              machine: dict | None = None) -> RunDir:
     """A run folder in the harness's own format, with known FID/KID values, losses and a sample grid."""
     cfg = runner.resolve(variant, profile="smoke", seed=seed, overrides={"train.epochs": str(epochs)})
     rd = RunDir(root / runner.default_run_id(cfg))
     rd.path.mkdir(parents=True)
-    rd.write_record({"run_id": rd.run_id, "config": config.flatten(cfg),
-                     "data": {"digest": "d" * 64, "source": "/nowhere/EuroSAT.zip"}})
+    record = {"run_id": rd.run_id, "config": config.flatten(cfg),
+              "data": {"digest": "d" * 64, "source": "/nowhere/EuroSAT.zip"}}
+    if machine is not None:  # runs written before runs recorded their machine have no such key
+        record["machine"] = machine
+    rd.write_record(record)
     rows, steps = [], []
     for epoch in range(1, epochs + 1):
         for name, value in (("d_loss", 1.0 + 0.1 * seed), ("g_loss", 2.0 - 0.1 * epoch), ("d_acc_real", 0.8),
@@ -166,6 +170,16 @@ def test_partial_and_foreign_folders_do_not_stop_the_report(results, caplog):
     assert single["seeds"] == 1 and np.isnan(single["ci95"])
     # The report wrote only into its own folder.
     assert all(p.read_bytes() == data for p, data in before.items())
+
+
+def test_runs_table_names_each_runs_machine(tmp_path):
+    """A sweep may span machines (rounding differs between CPU families): the runs table says which ran what."""
+    root = tmp_path / "results"
+    write_run(root, "paper_dcgan", 0, machine={"cpu": "AMD EPYC (family 26, model 2)", "cores": 2})
+    write_run(root, "paper_dcgan", 1)
+    runs = pd.read_csv(build(root, floor=False).out / "runs.csv").set_index("run")
+    assert runs.loc["paper_dcgan-smoke-s0", "machine"] == "AMD EPYC (family 26, model 2)"
+    assert runs.loc["paper_dcgan-smoke-s1", "machine"] == "not recorded"
 
 
 def test_cli_report_and_its_errors(results, tmp_path, capsys):

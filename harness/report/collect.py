@@ -50,7 +50,7 @@ def collect(results_dir: Path, variants: str | None = None, *, ignore: Path | No
         metrics.append(m)
         steps.append(s)
     runs_df = pd.DataFrame(runs, columns=["run", "variant", "seed", "profile", "status", "epochs_done", "epochs",
-                                          "path", "source", "config"])
+                                          "machine", "path", "source", "config"])
     metrics_df = pd.concat(metrics, ignore_index=True) if metrics else pd.DataFrame(columns=METRIC_COLUMNS +
                                                                                      ["profile"])
     steps_df = pd.concat(steps, ignore_index=True) if steps else pd.DataFrame(
@@ -84,7 +84,8 @@ def _read_run(rd: RunDir) -> tuple[dict, pd.DataFrame, pd.DataFrame]:
     s = s.assign(run=rd.run_id, variant=variant, seed=seed, profile=profile)
     epochs_done = int(m["epoch"].max()) if len(m) and m["epoch"].notna().any() else 0
     run = {"run": rd.run_id, "variant": variant, "seed": seed, "profile": profile, "status": rd.status(),
-           "epochs_done": epochs_done, "epochs": int(cfg.get("train.epochs", 0)), "path": str(rd.path),
+           "epochs_done": epochs_done, "epochs": int(cfg.get("train.epochs", 0)),
+           "machine": str((record.get("machine") or {}).get("cpu") or "not recorded"), "path": str(rd.path),
            "source": str(data.get("source") or ""), "config": cfg}
     return run, m, s
 

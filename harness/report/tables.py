@@ -214,7 +214,7 @@ def comparison(results: Results, metric: str, baseline: str = BASELINE, *,
 
 def runs_table(results: Results) -> pd.DataFrame:
     r = results.runs
-    return r[["run", "variant", "seed", "profile", "status", "epochs_done", "epochs", "path"]].rename(
+    return r[["run", "variant", "seed", "profile", "status", "epochs_done", "epochs", "machine", "path"]].rename(
         columns={"epochs_done": "epochs done", "epochs": "epochs planned", "path": "folder"})
 
 
