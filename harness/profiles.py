@@ -44,11 +44,12 @@ PROFILES: dict[str, Profile] = {
         Profile(
             "bench",
             "comparisons across seeds: width 1/4, 25% of the train split (5,400 images), 24 epochs (2,016 "
-            "steps), batch 64; final FID/KID with 250 images per class, label fidelity and domain FID, and the "
-            "domain curve every 4 epochs. Chosen from the learning curves (README, 'Learning curves'): past "
+            "steps), batch 64; final FID/KID and precision/recall/density/coverage with 250 images per class, on "
+            "Inception and on the reference classifier's features, label fidelity and domain FID, and the domain "
+            "curve every 4 epochs. Chosen from the learning curves (README, 'Learning curves'): past "
             "the modern variant's knee, where paper_dcgan and it are far apart",
             {"model.width": 0.25, "data.split": "train", "data.fraction": 0.25, "train.epochs": 24,
-             "train.batch_size": 64, "eval.n": 250, "eval.metrics": "fid,kid,fidelity,domain_fid",
+             "train.batch_size": 64, "eval.n": 250, "eval.metrics": "fid,kid,prdc,fidelity,domain_fid,domain_prdc",
              "eval.domain_every": 4},
             "planned: 4 variants x 5 seeds with --jobs 2 in about 3 h on a 2-core AMD EPYC (one cell ~17 min "
             "beside another)",
