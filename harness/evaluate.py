@@ -23,7 +23,7 @@ from harness import config as config_mod
 from harness import dataset, eurosat, images, metrics, streams
 from harness.config import RunConfig
 from harness.fid import real_cache
-from harness.metrics import features
+from harness.metrics import features, spaces
 from harness.metrics.rows import row
 
 log = logging.getLogger("harness")
@@ -67,6 +67,7 @@ class Evaluator:
         self.train_idx = dataset.training_indices(ds, cfg.data)  # what the GAN trained on (for memorisation)
         self._extractor = extractor
         self._domain_features: dict[tuple[str, int], np.ndarray] = {}
+        self._real: dict[tuple[str, int], np.ndarray] = {}
 
     # Feature spaces ------------------------------------------------------
     @property
@@ -92,31 +93,24 @@ class Evaluator:
         return self._classifier is not None
 
     def extract(self, space: str, pixels: np.ndarray) -> np.ndarray:
-        """Features of uint8 images in one of harness.metrics.features.SPACES."""
-        if space == "inception":
-            return self.extractor(pixels)
-        if space == "domain":
-            return self.reference_classifier.features(pixels)
-        if space == "domain_labels":
-            return self.reference_classifier.predict(pixels)
-        if space == "images":
-            return pixels
-        raise ValueError(f"unknown feature space {space!r}")
+        """Features of uint8 images in a registered feature space (harness.metrics.spaces)."""
+        return spaces.get(space).extract(self, pixels)
 
     def domain_features(self, role: str, cls: int, idx: np.ndarray) -> np.ndarray:
-        """The reference classifier's features of real images `idx` playing `role` for class `cls`; the same at
-        every epoch, so kept."""
+        """The reference classifier's features of real images `idx` playing `role` for class `cls` (e.g. the
+        training images memorisation compares with); the same at every epoch, so kept."""
         if (role, cls) not in self._domain_features:
             self._domain_features[role, cls] = self.reference_classifier.features(self.ds.images[idx])
         return self._domain_features[role, cls]
 
     def real_in(self, space: str, cls: int) -> np.ndarray:
-        """The features, in `space`, of the real images class `cls` is compared with."""
-        if space == "inception":
-            return self.real_features(cls)
-        if space == "domain":
-            return self.domain_features("reference", cls, self.real_indices(cls))
-        return self.extract(space, self.ds.images[self.real_indices(cls)])
+        """The features, in `space`, of the real images class `cls` is compared with; the same at every epoch,
+        so kept."""
+        if (space, cls) not in self._real:
+            kind = spaces.get(space)
+            self._real[space, cls] = (kind.real(self, cls) if kind.real
+                                      else kind.extract(self, self.ds.images[self.real_indices(cls)]))
+        return self._real[space, cls]
 
     # Real side ---------------------------------------------------------
     def real_indices(self, cls: int) -> np.ndarray:

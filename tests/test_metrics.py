@@ -15,7 +15,7 @@ import pytest
 
 from harness import config, eurosat, metrics
 from harness.evaluate import per_class_rows
-from harness.metrics import features
+from harness.metrics import features, spaces
 from harness.metrics.rows import COLUMNS
 
 N, DIM = 60, 16
@@ -87,7 +87,7 @@ def test_per_class_metric_contract(metric):
 
 @pytest.mark.parametrize("metric", list(REGISTERED.values()), ids=lambda m: m.name)
 def test_every_metric_declares_what_the_harness_needs(metric):
-    assert metric.space in features.SPACES
+    assert metric.space in spaces.names()
     assert metric.outputs and metric.doc, metric.name
     assert all(o.better in ("lower", "higher", "") and o.digits >= 0 for o in metric.outputs)
     assert all(key.startswith("eval.") for key in metric.settings)
@@ -122,6 +122,43 @@ def test_a_new_metric_is_one_registration(monkeypatch):
     assert "mean_distance" in metrics.outputs()
     with pytest.raises(ValueError, match="registered twice"):
         register("mean_distance", space="inception", outputs=["x"])(mean_distance)
+
+
+def test_a_new_feature_space_is_one_registration(monkeypatch):
+    """A registered extractor is all a metric needs to read a new space; the evaluator extracts the generated
+    images' features through it and keeps the real ones across epochs. An unknown space fails at registration."""
+    from harness.evaluate import Evaluator
+    from harness.metrics import Output, register
+
+    monkeypatch.setattr(spaces, "_SPACES", dict(spaces._SPACES))
+    monkeypatch.setattr(metrics, "_REGISTRY", dict(metrics._REGISTRY))
+    calls = []
+
+    @spaces.register_space("channel_means")
+    def channel_means(ev, pixels):
+        """Mean of each colour channel (a toy space)."""
+        calls.append(len(pixels))
+        return pixels.reshape(len(pixels), -1, 3).mean(1)
+
+    @register("mean_colour_gap", space="channel_means", outputs=[Output("mean_colour_gap", "lower", 3, "toy")])
+    def mean_colour_gap(real, fake, **_):
+        """Distance between mean colours (a toy metric)."""
+        return {"mean_colour_gap": float(np.linalg.norm(real.mean(0) - fake.mean(0)))}
+
+    rng = np.random.default_rng(0)
+    ds = type("DS", (), {"images": rng.integers(0, 256, (200, 64, 64, 3), dtype=np.uint8),
+                         "labels": np.repeat(np.arange(10), 20)})()
+    ev = Evaluator.__new__(Evaluator)  # only what these two methods read
+    ev.ds, ev._real = ds, {}
+    ev.real_indices = lambda cls: np.flatnonzero(ds.labels == cls)
+    assert ev.extract("channel_means", ds.images[:3]).shape == (3, 3)
+    first = ev.real_in("channel_means", 4)
+    assert ev.real_in("channel_means", 4) is first and calls == [3, 20]  # extracted once, then kept
+    np.testing.assert_allclose(first, ds.images[80:100].reshape(20, -1, 3).mean(1))
+    assert spaces.get("channel_means").doc.startswith("Mean of each colour channel")
+    with pytest.raises(ValueError, match="unknown feature space 'nowhere'"):
+        register("lost", space="nowhere", outputs=["lost"])(mean_colour_gap)
+    assert "lost" not in metrics._REGISTRY
 
 
 def test_eval_k_is_validated_and_recorded():

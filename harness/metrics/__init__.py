@@ -6,7 +6,7 @@ metric_main does). The registration declares everything the rest of the
 harness needs to know, so nothing else names a metric:
 
 - `name`: what `eval.metrics` and `harness fid --metrics` accept;
-- `space`: the feature space it reads (harness.metrics.features.SPACES); the
+- `space`: the feature space it reads (registered in harness.metrics.spaces); the
   features of each image set are extracted once per evaluation and shared by
   every metric that reads that space (torch-fidelity's design);
 - `per_class`: the compute function takes (real, fake) features of one class
@@ -30,6 +30,8 @@ import dataclasses
 import importlib
 from typing import Callable
 
+from harness.metrics import spaces
+
 FAMILIES = ("inception_distances", "sample_size_curve", "prdc", "fidelity", "domain_distances", "memorisation", "cas",
             "augmentation")
 
@@ -46,6 +48,7 @@ class Output:
     floor: bool = False  # the report adds the real-vs-real value at the same N (Inception FID)
     published: dict | None = None  # values the 2022 study published, shown beside ours
     label: str = ""  # how logs and report titles name it (default: the name)
+    summary: bool = False  # a column of the report's one-row-per-variant domain summary (class mean, or "all")
 
     @property
     def title(self) -> str:
@@ -92,6 +95,7 @@ def register(name: str, *, space: str, outputs, **fields) -> Callable:
     def wrap(fn: Callable) -> Callable:
         if name in _REGISTRY:
             raise ValueError(f"metric {name!r} is registered twice")
+        spaces.get(space)  # an unknown feature space fails at registration, not in the middle of an evaluation
         _REGISTRY[name] = Metric(name=name, space=space, compute=fn, outputs=outputs,
                                  doc=(fn.__doc__ or "").strip().splitlines()[0] if fn.__doc__ else "", **fields)
         return fn

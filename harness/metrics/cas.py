@@ -17,8 +17,9 @@ log = logging.getLogger("harness")
 
 @register("cas", space="images", per_class=False, groups=("domain",), settings=("eval.cas_steps",),
           outputs=[Output("cas", "higher", 4, "accuracy on real test images of a classifier trained only on "
-                          "generated ones (higher is better)", compare=False),
-                   Output("real_accuracy", "", 4, "the reference classifier's own test accuracy", compare=False)])
+                          "generated ones (higher is better)", compare=False, summary=True),
+                   Output("real_accuracy", "", 4, "the reference classifier's own test accuracy", compare=False,
+                          summary=True)])
 def cas(bank, epoch):
     """Train on generated only (the real train split's per-class counts), test on real test images."""
     cfg, ds, ref = bank.cfg, bank.ds, bank.ev.reference_classifier

@@ -1,15 +1,11 @@
 """Images and features of one evaluation, each computed once and shared by every metric.
 
-Feature spaces (SPACES) are where metrics compare image sets:
-- inception: the standard TF-FID InceptionV3 pool3 features (2048-d);
-- domain: the reference EuroSAT classifier's penultimate features;
-- domain_labels: that classifier's predicted class of each image;
-- images: the uint8 images themselves (no extraction).
-A FeatureBank belongs to one evaluation of one generator: it samples each
-class's generated images once (from the run's fixed latents) and extracts
-each space's features of them at most once, however many metrics read them.
-Real features come from the evaluator, which caches them across epochs (and
-Inception's on disk).
+Metrics compare image sets in registered feature spaces (harness.metrics.spaces:
+inception, domain, domain_labels, images). A FeatureBank belongs to one
+evaluation of one generator: it samples each class's generated images once
+(from the run's fixed latents) and extracts each space's features of them at
+most once, however many metrics read them. Real features come from the
+evaluator, which keeps them across epochs (and Inception's on disk).
 """
 
 from __future__ import annotations
@@ -17,9 +13,6 @@ from __future__ import annotations
 import numpy as np
 
 from harness import eurosat
-
-SPACES = ("inception", "domain", "domain_labels", "images")
-
 
 class Memo:
     """Work shared between metrics of one evaluation (e.g. the k-NN radii behind precision and recall)."""

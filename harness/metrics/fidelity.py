@@ -15,7 +15,7 @@ from harness.metrics import Output, register
 
 
 @register("fidelity", space="domain_labels", groups=("domain",), cheap=True, pooled=False, needs_real=False,
-          outputs=[Output("label_fidelity", "higher", 3, label="label fidelity",
+          outputs=[Output("label_fidelity", "higher", 3, label="label fidelity", summary=True,
                           caption="share of generated images the reference classifier assigns to their class "
                           "(higher is better)"),
                    Output("predicted_as", "", 3, "share of a class's generated images the reference classifier "

@@ -22,7 +22,7 @@ FLAG = 0.5  # generated images this much closer to the training set than real he
 
 @register("memorisation", space="domain", per_class=False, groups=("domain",),
           outputs=[Output("nn_ratio", "", 3, "median nearest-training-image distance, generated over real "
-                          "held-out (< 0.5 flags copying)", compare=False),
+                          "held-out (< 0.5 flags copying)", compare=False, summary=True),
                    Output("nn_distance_fake", "", 3, compare=False),
                    Output("nn_distance_real", "", 3, compare=False)])
 def memorisation(bank, epoch):

@@ -12,7 +12,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from harness import eurosat
+from harness import eurosat, metrics
 from harness.report import stats
 from harness.report.collect import Results, label
 
@@ -219,21 +219,24 @@ def runs_table(results: Results) -> pd.DataFrame:
 
 
 def domain_table(results: Results) -> pd.DataFrame:
-    """Label fidelity, domain FID and CAS per group, when runs have them (harness eval --metrics domain)."""
+    """One row per group: the registered summary outputs (label fidelity, domain FID, CAS, ...) that its runs
+    have, the class mean of a per-class metric or the "all" row of another, as mean ± 95% CI (n runs)."""
     rows = []
-    for metric, cls in (("label_fidelity", "mean"), ("domain_fid", "mean"), ("nn_ratio", "mean"), ("cas", "all"),
-                        ("real_accuracy", "all")):
-        final = final_rows(results, metric)
-        final = final[final["class"] == cls]
+    for name, (metric, output) in metrics.outputs().items():
+        if not output.summary:
+            continue
+        final = final_rows(results, name)
+        final = final[final["class"] == ("mean" if metric.per_class else "all")]
         for group, g in final.groupby("group", sort=False):
             mean, half, n = stats.mean_ci(g["value"].tolist())
             # n in each cell: a variant's metrics may come from different runs (e.g. CAS evaluated on one seed).
-            rows.append({"variant": group, "metric": metric, "value": f"{_cell(mean, half, digits=4)} (n={n})"})
+            rows.append({"variant": group, "metric": name,
+                         "value": f"{_cell(mean, half, digits=output.digits)} (n={n})"})
     if not rows:
         return pd.DataFrame()
     frame = pd.DataFrame(rows)
     wide = frame.pivot_table(index="variant", columns="metric", values="value", aggfunc="first").reset_index()
-    return wide
+    return wide[["variant"] + list(dict.fromkeys(frame["metric"]))]  # the registry's order, not alphabetical
 
 
 AUGMENTATION_COLUMNS = {"accuracy_real_only": "k real only", "accuracy_with_generated": "k real + generated",
