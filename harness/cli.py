@@ -26,6 +26,7 @@ def _data_arg(p: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     from harness import profiles
+    from harness.executors import EXECUTORS
 
     parser = argparse.ArgumentParser(prog="harness", description="Benchmark conditional GANs on EuroSAT RGB.")
     parser.add_argument("--plugins", action="append", default=[], metavar="DIR",
@@ -86,7 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--profile", default="cpu", help=f"{', '.join(profiles.PROFILES)} (default: cpu)")
     sw.add_argument("--jobs", type=int, help="local executor: cells trained at once, the cores divided among them "
                     "(default: one single-threaded cell per core, measured faster)")
-    sw.add_argument("--executor", default="local", help="local (default) or ray")
+    sw.add_argument("--executor", default="local", help=f"{' or '.join(EXECUTORS)} (default: local)")
     sw.add_argument("--address", help="ray: the cluster to join, e.g. ray://head:10001 or auto (default: a local Ray)")
     sw.add_argument("--cpus-per-cell", type=float, default=1, help="ray: CPUs each cell asks for (default 1)")
     sw.add_argument("--gpus-per-cell", type=float, default=0, help="ray: GPUs each cell asks for (default 0)")
@@ -292,9 +293,10 @@ def cmd_sweep(args) -> int:
     from tabulate import tabulate
 
     from harness import config, sweep
+    from harness.executors import local
 
     cells = sweep.expand(args.variants, args.seeds)
-    how = f"{args.jobs or sweep.default_jobs(len(cells))} job(s)" if args.executor == "local" else args.executor
+    how = f"{args.jobs or local.default_jobs(len(cells))} job(s)" if args.executor == "local" else args.executor
     log.info("sweep: %d cells (%s x seeds %s), profile %s, %s", len(cells),
              ", ".join(dict.fromkeys(c.variant for c in cells)), args.seeds, args.profile, how)
     outcomes = sweep.sweep(cells, profile=args.profile, overrides=config.parse_assignments(args.set),

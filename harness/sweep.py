@@ -11,14 +11,11 @@ sees the same data order, the same evaluation latents and the same real sample.
 
 from __future__ import annotations
 
-import concurrent.futures as cf
-import multiprocessing
-import os
 import time
 from pathlib import Path
 
-from harness import config, registry, runner
-from harness.cells import Cell, Outcome, in_grid_order
+from harness import config, executors, registry, runner
+from harness.executors import Cell, Outcome, Plan
 from harness.errors import ConfigError, HarnessError, RunDiverged, RunLocked
 from harness.rundir import RunDir
 
@@ -72,49 +69,18 @@ def _limit_threads(threads: int) -> None:
     tf.config.threading.set_inter_op_parallelism_threads(threads)
 
 
-def default_jobs(cells: int) -> int:
-    """One single-threaded job per core, as measured faster on 2 cores (README, "Sweeps")."""
-    return max(1, min(os.cpu_count() or 1, cells))
-
-
 def sweep(cells: list[Cell], *, profile: str, overrides: dict | None = None, out=None, data=None,
           jobs: int | None = None, executor: str = "local", address: str | None = None, cpus_per_cell: float = 1,
           gpus_per_cell: float = 0, on_result=None) -> list[Outcome]:
+    """Train every cell with the executor named (harness.executors), after checking every cell's configuration
+    and the executor's options, so that a bad one fails before anything is trained."""
     from harness import paths
 
-    overrides = dict(overrides or {})
-    out = str(paths.check_output_folder(out or paths.results_dir()).resolve())
-    for cell in cells:  # fail fast on a bad configuration, before any training
-        config.validate(runner.resolve(cell.variant, profile=profile, seed=cell.seed, overrides=overrides))
-    if executor not in EXECUTORS:
-        raise ConfigError(f"--executor {executor!r}: choose {' or '.join(EXECUTORS)}")
-    if executor == "local" and address:
-        raise ConfigError("--address is for --executor ray")
-    if jobs is not None and jobs < 1:
-        raise ConfigError(f"--jobs {jobs}: must be >= 1")
-    if executor == "ray":
-        from harness import ray_executor
-
-        return ray_executor.sweep(cells, run_cell, profile=profile, overrides=overrides, out=out, data=data,
-                                  address=address, cpus_per_cell=cpus_per_cell, gpus_per_cell=gpus_per_cell,
-                                  on_result=on_result)
-    jobs = jobs or default_jobs(len(cells))
-    results: list[Outcome] = []
-    if jobs == 1:
-        for cell in cells:
-            results.append(run_cell(cell, profile, overrides, out, data))
-            if on_result:
-                on_result(results[-1])
-        return results
-    threads = max(1, (os.cpu_count() or 1) // jobs)
-    context = multiprocessing.get_context("spawn")  # TensorFlow does not survive fork
-    with cf.ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-        futures = [pool.submit(run_cell, cell, profile, overrides, out, data, threads) for cell in cells]
-        for future in cf.as_completed(futures):
-            results.append(future.result())
-            if on_result:
-                on_result(results[-1])
-    return in_grid_order(results, cells)
-
-
-EXECUTORS = ("local", "ray")
+    plan = Plan(profile=profile, overrides=dict(overrides or {}),
+                out=str(paths.check_output_folder(out or paths.results_dir()).resolve()), data=data, jobs=jobs,
+                address=address, cpus_per_cell=cpus_per_cell, gpus_per_cell=gpus_per_cell)
+    for cell in cells:
+        config.validate(runner.resolve(cell.variant, profile=profile, seed=cell.seed, overrides=plan.overrides))
+    chosen = executors.get(executor)
+    chosen.check(plan)
+    return chosen.run(cells, run_cell, plan, on_result)

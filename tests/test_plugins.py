@@ -23,6 +23,7 @@ def my_slow_d():
 
 @pytest.fixture
 def clean_registry():
+    registry._load_builtin()  # else, when this is the first registry use, the built-ins are dropped on restore
     saved = dict(registry._REGISTRY)
     yield
     registry._REGISTRY.clear()

@@ -98,7 +98,7 @@ def test_ray_executor_runs_cells_as_tasks_into_the_same_layout(local_ray, eurosa
 
     # Copy-back (in the same Ray instance, whose workers are warm): a worker that cannot write to the
     # driver's folder trains into its own, and the driver unpacks the folder.
-    from harness import ray_executor
+    from harness.executors import Plan, ray_cluster
 
     worker_disk, driver_disk = tmp_path / "worker", tmp_path / "driver"
     cells = sweep.expand("paper_dcgan", "3")
@@ -106,8 +106,8 @@ def test_ray_executor_runs_cells_as_tasks_into_the_same_layout(local_ray, eurosa
     def run_cell_elsewhere(cell, profile, overrides, out, data, threads):
         return sweep.run_cell(cell, profile, overrides, str(worker_disk), data, threads)
 
-    out = ray_executor.sweep(cells, run_cell_elsewhere, profile="smoke", overrides={"train.epochs": "1"},
-                             out=str(driver_disk), data=eurosat_path, address=None, copy_back="always")
+    plan = Plan(profile="smoke", overrides={"train.epochs": "1"}, out=str(driver_disk), data=eurosat_path)
+    out = ray_cluster.run(cells, run_cell_elsewhere, plan, copy_back="always")
     assert out[0].status == "done"
     copied = RunDir(driver_disk / "paper_dcgan-smoke-s3")
     assert copied.status() == "done" and not copied.lock_path.exists()

@@ -22,8 +22,8 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-from harness.cells import Outcome, in_grid_order
 from harness.errors import ConfigError
+from harness.executors import Outcome, in_grid_order
 
 log = logging.getLogger("harness")
 # Settings a worker needs to find the data and the caches the driver uses.
@@ -52,16 +52,22 @@ def connect(address: str | None):
     return ray, True
 
 
-def sweep(cells, run_cell, *, profile: str, overrides: dict, out: str, data, address: str | None,
-          cpus_per_cell: float = 1, gpus_per_cell: float = 0, on_result=None, copy_back: str = "auto"):
-    """Submit every cell, collect outcomes as they finish; returns them in grid order."""
-    ray, started_here = connect(address)
+def check(plan) -> None:
+    if plan.cpus_per_cell <= 0 or plan.gpus_per_cell < 0:
+        raise ConfigError(f"--cpus-per-cell {plan.cpus_per_cell} / --gpus-per-cell {plan.gpus_per_cell}: "
+                          "a cell needs more than 0 CPUs and at least 0 GPUs")
+
+
+def run(cells, run_cell, plan, on_result=None, *, copy_back: str = "auto"):
+    """Submit every cell, collect outcomes as they finish; returns them in grid order. `copy_back`: "auto" packs
+    a run folder back only from a node other than the driver's, "always" from every node (for tests)."""
+    ray, started_here = connect(plan.address)
     try:
         driver_node = ray.get_runtime_context().get_node_id()
-        task = ray.remote(num_cpus=cpus_per_cell, num_gpus=gpus_per_cell, max_retries=0)(_train_cell)
-        threads = max(1, int(cpus_per_cell))
-        pending = {task.remote(run_cell, cell, profile, overrides, out, data, threads, driver_node, copy_back): cell
-                   for cell in cells}
+        task = ray.remote(num_cpus=plan.cpus_per_cell, num_gpus=plan.gpus_per_cell, max_retries=0)(_train_cell)
+        threads = max(1, int(plan.cpus_per_cell))
+        args = (plan.profile, plan.overrides, plan.out, plan.data, threads)
+        pending = {task.remote(run_cell, cell, args, driver_node, copy_back): cell for cell in cells}
         results = []
         while pending:
             ready, _ = ray.wait(list(pending), num_returns=1)
@@ -71,7 +77,7 @@ def sweep(cells, run_cell, *, profile: str, overrides: dict, out: str, data, add
             except Exception as exc:  # the task died (node lost, out of memory): record it, carry on
                 outcome, packed = Outcome(cell, f"failed: ray task: {type(exc).__name__}: {exc}", "", 0.0), None
             if packed is not None:
-                unpack_run(packed, Path(out))
+                unpack_run(packed, Path(plan.out))
             results.append(outcome)
             if on_result:
                 on_result(outcome)
@@ -81,11 +87,11 @@ def sweep(cells, run_cell, *, profile: str, overrides: dict, out: str, data, add
             ray.shutdown()
 
 
-def _train_cell(run_cell, cell, profile, overrides, out, data, threads, driver_node, copy_back):
+def _train_cell(run_cell, cell, args, driver_node, copy_back):
     """Runs on a Ray worker: train the cell, and pack its folder if the driver cannot see this node's disk."""
     import ray
 
-    outcome = run_cell(cell, profile, overrides, out, data, threads)
+    outcome = run_cell(cell, *args)
     remote = ray.get_runtime_context().get_node_id() != driver_node
     pack = copy_back == "always" or (copy_back == "auto" and remote)
     return outcome, pack_run(Path(outcome.run_dir)) if pack and Path(outcome.run_dir).is_dir() else None

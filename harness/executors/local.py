@@ -1,0 +1,47 @@
+"""The local executor: cells in this process, or in N spawned processes that divide the cores among them.
+
+Measured on 2 cores (README, "Sweeps"), two single-threaded processes train ~40% more images per second than one
+process with two threads, so the default is one job per core.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import multiprocessing
+import os
+
+from harness.errors import ConfigError
+from harness.executors import Outcome, in_grid_order
+
+
+def default_jobs(cells: int) -> int:
+    """One single-threaded job per core."""
+    return max(1, min(os.cpu_count() or 1, cells))
+
+
+def check(plan) -> None:
+    if plan.address:
+        raise ConfigError("--address is for --executor ray")
+    if plan.jobs is not None and plan.jobs < 1:
+        raise ConfigError(f"--jobs {plan.jobs}: must be >= 1")
+
+
+def run(cells, run_cell, plan, on_result=None) -> list[Outcome]:
+    jobs = plan.jobs or default_jobs(len(cells))
+    results: list[Outcome] = []
+    args = (plan.profile, plan.overrides, plan.out, plan.data)
+    if jobs == 1:
+        for cell in cells:
+            results.append(run_cell(cell, *args))
+            if on_result:
+                on_result(results[-1])
+        return results
+    threads = max(1, (os.cpu_count() or 1) // jobs)
+    context = multiprocessing.get_context("spawn")  # TensorFlow does not survive fork
+    with cf.ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+        futures = [pool.submit(run_cell, cell, *args, threads) for cell in cells]
+        for future in cf.as_completed(futures):
+            results.append(future.result())
+            if on_result:
+                on_result(results[-1])
+    return in_grid_order(results, cells)
