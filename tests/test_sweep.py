@@ -132,5 +132,9 @@ def test_ray_executor_errors_are_one_line(monkeypatch):
         sweep.sweep(sweep.expand("paper_dcgan", "0"), profile="smoke", executor="ray")
     with pytest.raises(ConfigError, match="--executor 'slurm'"):
         sweep.sweep(sweep.expand("paper_dcgan", "0"), profile="smoke", executor="slurm")
+    with pytest.raises(ConfigError, match="--cpus-per-cell 0"):  # refused before Ray is even imported
+        sweep.sweep(sweep.expand("paper_dcgan", "0"), profile="smoke", executor="ray", cpus_per_cell=0)
+    with pytest.raises(ConfigError, match="--jobs 0"):
+        sweep.sweep(sweep.expand("paper_dcgan", "0"), profile="smoke", jobs=0)
     with pytest.raises(ConfigError, match="--address is for --executor ray"):
         sweep.sweep(sweep.expand("paper_dcgan", "0"), profile="smoke", address="auto")
