@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from harness import checkpoint, config, dataset
-from harness.evaluate import Evaluator
+from harness.evaluate import Evaluator, _recorded_source
 from harness.models import build_generator
 from harness.rundir import RunDir
 
@@ -47,7 +47,7 @@ def recompute_batch_norm(generator, cfg, batches: int, seed: int = 0) -> None:
     `batches` training-mode passes (momentum (i-1)/i at pass i makes Keras's moving average a plain mean)."""
     import keras
 
-    norms = [layer for layer in generator._flatten_layers() if isinstance(layer, keras.layers.BatchNormalization)]
+    norms = [layer for layer in generator.layers if isinstance(layer, keras.layers.BatchNormalization)]
     if not norms:
         return
     saved = [layer.momentum for layer in norms]
@@ -78,7 +78,7 @@ def main(argv=None) -> int:
         rd = RunDir(path)
         cfg, epoch, trained, averaged = generators(rd)
         cfg.eval.metrics = ",".join(METRICS)
-        ds = dataset.load(rd.read_record()["data"]["source"])
+        ds = dataset.load(_recorded_source(rd.read_record()))  # the archive the run used, as harness eval finds it
         evaluator = Evaluator(cfg, ds)
         for name, generator in (("trained", trained), ("ema-averaged", averaged)):
             table.append({"run": rd.run_id, "epoch": epoch, "generator": name,
