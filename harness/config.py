@@ -26,6 +26,7 @@ D_LABEL_MODES = ("onehot", "embedding", "projection")
 LOSSES = ("bce", "hinge")
 AUGMENTS = ("none", "diffaugment")
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
+EMA_BN = ("average", "recompute")  # harness.ema: the generator average's batch-norm statistics
 SPLITS = ("train", "all")
 EVAL_PROTOCOLS = ("paper", "full")
 REFERENCE_SPLITS = ("", "train", "val", "test", "all")
@@ -82,6 +83,7 @@ class TrainConfig:
     # half-precision compute, float32 weights, float32 generator output and discriminator logits
     g_ema: float = 0.0  # decay of the generator's weight average used for sampling (0: off); harness.ema
     g_ema_rampup: bool = True  # decay min(g_ema, (1 + t) / (10 + t)) after t updates
+    g_ema_bn: str = "average"  # the average's batch-norm statistics: averaged, or recomputed for its weights
     r1_gamma: float = 0.0  # weight of the R1 penalty on real images (0: off); harness.objectives.r1
     r1_every: int = 1  # lazy R1: every k-th D step, weighted by k
 
@@ -267,6 +269,9 @@ def validate(cfg: RunConfig) -> RunConfig:
     _check(t.loss in LOSSES, "train.loss", t.loss, f"must be one of {', '.join(LOSSES)}")
     _check(t.augment in AUGMENTS, "train.augment", t.augment, f"must be one of {', '.join(AUGMENTS)}")
     _check(0 <= t.g_ema < 1, "train.g_ema", t.g_ema, "must be in [0, 1) (0 turns the average off)")
+    _check(t.g_ema_bn in EMA_BN, "train.g_ema_bn", t.g_ema_bn, f"must be one of {', '.join(EMA_BN)}")
+    _check(t.g_ema_bn == "average" or t.g_ema > 0, "train.g_ema_bn", t.g_ema_bn,
+           "needs train.g_ema > 0 (there is no generator average to recompute statistics for)")
     _check(t.r1_gamma >= 0, "train.r1_gamma", t.r1_gamma, "must be >= 0 (0 turns R1 off)")
     _check(t.r1_every >= 1, "train.r1_every", t.r1_every, "must be >= 1")
     _check(t.steps_per_execution >= 1, "train.steps_per_execution", t.steps_per_execution, "must be >= 1")

@@ -6,14 +6,20 @@ Here, with `train.g_ema` = decay > 0, a second generator of the same
 architecture holds the average, and evaluation, sample grids, snapshots,
 `harness generate` and the exported `generator.keras` all use it.
 
-Batch norm: every generator variable is averaged, the moving mean and
-variance included (BigGAN's choice, which averages the whole state dict).
-StudioGAN instead copies the statistics or recomputes them for the averaged
-weights ("standing statistics"); averaging needs no extra forward passes and
-keeps the run's state in its checkpoint. Measured on the 5 bench runs of the
-modern variant (tools/ema_bn_check.py, README "Objectives, R1 and the generator
-average"): recomputed statistics beat averaged ones on every seed, by +0.024
-label fidelity and -2.5 domain FID; averaging stays the default for now.
+Batch norm (`train.g_ema_bn`): with "average" (the default; BigGAN's choice,
+which averages the whole state dict) every generator variable is averaged, the
+moving mean and variance included. With "recompute", the averaged weights
+sample with "standing" statistics recomputed for them (StudioGAN's option,
+torch.optim.swa_utils.update_bn): the plain mean of the batch statistics over
+STANDING_PASSES training-mode passes of fresh noise and balanced labels, from
+a fixed stream, into a third generator, so the checkpointed training state
+never changes and a resumed run samples exactly as an unbroken one. The
+recomputation runs once per epoch end (before evaluation, grids, snapshots) and
+when `harness generate`/`harness eval` load the average from a checkpoint.
+Measured on the 5 bench runs of the modern variant (tools/ema_bn_check.py,
+README "Objectives, R1 and the generator average"): recomputed statistics beat
+averaged ones on every seed, by +0.024 label fidelity and -2.5 domain FID. The
+default stays "average" because the committed bench sweep used it.
 
 Warm-up (`train.g_ema_rampup`, on by default): the decay used after t
 generator updates is min(decay, (1 + t) / (10 + t)), as in TensorFlow's
@@ -22,6 +28,12 @@ after 1,000 updates still holds 37% of the random initial weights.
 """
 
 from __future__ import annotations
+
+import numpy as np
+
+from harness import eurosat, streams
+
+STANDING_PASSES = 50  # training-mode passes that recompute the average's batch-norm statistics
 
 
 class GeneratorEMA:
@@ -48,3 +60,43 @@ class GeneratorEMA:
         decay = self.decay_at(updates)
         for mine, theirs in zip(self.model.weights, self.source.weights):
             mine.assign(theirs + decay * (mine - theirs))
+
+
+def recompute_batch_norm(generator, *, noise_dim: int, batch: int, seed: int, passes: int = STANDING_PASSES) -> None:
+    """Replace every batch-norm layer's moving statistics with the plain mean of its batch statistics over
+    `passes` training-mode passes of `batch` images (N(0, 1) noise, labels cycling through the classes), drawn
+    from the (seed, EMA_STANDING) stream: the same generator weights and seed give the same statistics.
+
+    At pass i the momentum is (i - 1) / i, which turns Keras's moving average into the running mean; the
+    previous statistics, whatever they were, are forgotten at pass 1. Only the statistics change."""
+    import keras
+
+    norms = [layer for layer in generator.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    if not norms:
+        return
+    saved = [layer.momentum for layer in norms]
+    rng = np.random.default_rng([seed, streams.EMA_STANDING])
+    try:
+        for i in range(1, passes + 1):
+            for layer in norms:
+                layer.momentum = (i - 1) / i
+            noise = rng.standard_normal((batch, noise_dim)).astype(np.float32)
+            labels = ((np.arange(batch) + i) % eurosat.NUM_CLASSES).astype(np.int32)
+            generator([noise, labels], training=True)
+    finally:
+        for layer, momentum in zip(norms, saved):
+            layer.momentum = momentum
+
+
+class StandingStatistics:
+    """The generator average with batch-norm statistics recomputed for its weights (train.g_ema_bn=recompute):
+    a separate generator, refreshed from the average on demand, that the run samples with."""
+
+    def __init__(self, average, model, *, noise_dim: int, batch: int, seed: int):
+        self.average, self.model = average, model
+        self.noise_dim, self.batch, self.seed = noise_dim, batch, seed
+
+    def refresh(self) -> None:
+        for mine, theirs in zip(self.model.weights, self.average.weights):
+            mine.assign(theirs)
+        recompute_batch_norm(self.model, noise_dim=self.noise_dim, batch=self.batch, seed=self.seed)

@@ -19,20 +19,26 @@ FORMATS = ("png", "npz")
 
 def load_generator(rd: RunDir, epoch: int | None = None):
     """(config, generator, epoch) with the sampling weights of `epoch` (default: the latest checkpoint): the
-    generator average when `train.g_ema` > 0, else the trained generator."""
+    generator average when `train.g_ema` > 0 (its batch-norm statistics recomputed as the run did under
+    `train.g_ema_bn=recompute`), else the trained generator."""
     from harness.models import build_generator
 
     record = rd.read_record()
     cfg = config.validate(config.from_flat(record["config"]))
     generator = build_generator(cfg.model, seed=cfg.seed)
     # The training-state checkpoints hold the trained generator as "g" and its average as "g_ema"; evaluation
-    # and sampling use the average when the run kept one. Snapshots hold only the sampling generator, as "g".
+    # and sampling use the average when the run kept one. Snapshots hold only the sampling generator, as "g", as it sampled.
     if epoch is None:
         group = "g_ema" if cfg.train.g_ema > 0 else "g"
         found = checkpoint.load_first_good(rd.checkpoints, {group: generator.weights})
         if found is None:
             raise RunError(f"{rd.path}: no checkpoint yet (the run has not finished an epoch)")
         counters = found[1]
+        if cfg.train.g_ema > 0 and cfg.train.g_ema_bn == "recompute":
+            from harness.ema import recompute_batch_norm
+
+            recompute_batch_norm(generator, noise_dim=cfg.model.g.noise_dim, batch=cfg.train.batch_size,
+                                 seed=cfg.seed)
     else:
         source = rd.generator_snapshot(epoch)
         if not source.is_file():

@@ -66,7 +66,7 @@ class GAN:
         import tensorflow as tf
 
         from harness import objectives
-        from harness.ema import GeneratorEMA
+        from harness.ema import GeneratorEMA, StandingStatistics
         from harness.models import build_discriminator, build_generator
         from harness.objectives.r1 import R1
         from harness.step import StepParts, build_train_step
@@ -77,7 +77,7 @@ class GAN:
         self.precision = precision or t.precision
         sync = self.strategy.num_replicas_in_sync > 1
         mixed = self.precision == "mixed_float16"
-        self.ema = None
+        self.ema = self.standing = None
         with self.strategy.scope(), _dtype_policy(self.precision):
             self.generator = build_generator(cfg.model, seed=cfg.seed, sync_bn=sync)
             self.discriminator = build_discriminator(cfg.model, seed=cfg.seed, sync_bn=sync)
@@ -91,6 +91,12 @@ class GAN:
             if t.g_ema > 0:
                 self.ema = GeneratorEMA(self.generator, build_generator(cfg.model, seed=cfg.seed, sync_bn=sync),
                                         decay=t.g_ema, rampup=t.g_ema_rampup)
+        if self.ema is not None and t.g_ema_bn == "recompute":
+            # Sampling only, outside the strategy: its statistics come from plain training-mode calls.
+            with _dtype_policy(self.precision):
+                self.standing = StandingStatistics(self.ema.model, build_generator(cfg.model, seed=cfg.seed),
+                                                   noise_dim=cfg.model.g.noise_dim, batch=t.batch_size,
+                                                   seed=cfg.seed)
         parts = StepParts(self.generator, self.discriminator, self.g_opt, self.d_opt, objectives.get(t.loss),
                           regulariser=R1(t.r1_gamma, t.r1_every) if t.r1_gamma > 0 else None,
                           augment=t.augment, ema=self.ema, mixed=mixed)
@@ -124,8 +130,16 @@ class GAN:
 
     @property
     def sampler(self):
-        """The generator that evaluation, grids, snapshots and the export use: the average when there is one."""
+        """The generator that evaluation, grids, snapshots and the export use: the average when there is one
+        (with recomputed batch-norm statistics under train.g_ema_bn=recompute, as of the last refresh)."""
+        if self.standing is not None:
+            return self.standing.model
         return self.ema.model if self.ema is not None else self.generator
+
+    def refresh_sampler(self) -> None:
+        """Bring the sampler up to date with the average (a no-op unless its statistics are recomputed)."""
+        if self.standing is not None:
+            self.standing.refresh()
 
     def state(self) -> dict[str, list]:
         groups = {
@@ -251,9 +265,13 @@ class Trainer:
             if ctx.writer is not None:
                 ctx.writer.close()
 
+        gan.refresh_sampler()  # a finished run resumed trains no epoch: its sampler is still unrefreshed
         atomicio.write_with(run.generator_path, gan.sampler.save)
 
     # Epoch-end work, in order ---------------------------------------------
+    def _refresh_sampler(self, ctx: "_EpochContext") -> None:
+        ctx.gan.refresh_sampler()
+
     def _summarise(self, ctx: "_EpochContext") -> None:
         ctx.step_rows += ctx.new_steps
         ctx.summary = self._epoch_summary(ctx.new_steps, ctx.seconds)
@@ -294,7 +312,7 @@ class Trainer:
     # checkpoint: a kill in between is undone on resume by truncating the
     # tables to the checkpoint's epoch. The checkpoint comes last: once it
     # exists, everything the epoch produces exists too.
-    EPOCH_END = (_summarise, _evaluate, _sample_grid, _write_tensorboard, _write_tables, _keep_generator,
+    EPOCH_END = (_summarise, _refresh_sampler, _evaluate, _sample_grid, _write_tensorboard, _write_tables, _keep_generator,
                  _write_checkpoint)
 
     # Helpers -------------------------------------------------------------

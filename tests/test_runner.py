@@ -36,6 +36,11 @@ def assert_same_state(a: RunDir, b: RunDir) -> None:
     assert x.keys() == y.keys()
     for key in x:
         np.testing.assert_array_equal(x[key], y[key], err_msg=key)
+    # The sampling generator too (under train.g_ema_bn=recompute it is not in the training checkpoint).
+    final = a.generator_snapshot(EPOCHS)
+    x, y = arrays(final), arrays(b.generator_snapshot(EPOCHS))
+    for key in x:
+        np.testing.assert_array_equal(x[key], y[key], err_msg=f"{final.name}: {key}")
     cols = ["epoch", "step", "d_loss", "g_loss", "d_acc_real", "d_acc_fake"]
     pd.testing.assert_frame_equal(a.steps()[cols], b.steps()[cols])
     m_a, m_b = a.metrics(), b.metrics()
@@ -51,8 +56,9 @@ def reference(eurosat_path, tmp_path_factory):
     return runner.run(smoke(), data=eurosat_path, out=out, run_id="ref")
 
 
-# Resume cases: the paper's model, and a run with a generator average (whose weights live in the checkpoint too).
-RESUME_CASES = {"plain": {}, "ema": {"train.g_ema": "0.9"}}
+# Resume cases: the paper's model, and a run with a generator average (whose weights live in the checkpoint too)
+# that samples with recomputed batch-norm statistics (which do not: they are recomputed after a resume).
+RESUME_CASES = {"plain": {}, "ema": {"train.g_ema": "0.9", "train.g_ema_bn": "recompute"}}
 
 
 @pytest.fixture(scope="module")

@@ -5,9 +5,10 @@ latents, the reference classifier) of three generators from its last checkpoint:
 - trained: the trained generator, its own moving statistics;
 - ema-averaged: the average of every generator variable, moving statistics included (the harness's choice,
   BigGAN's);
-- ema-recomputed: the averaged weights with "standing" statistics recomputed for them: the cumulative mean of
-  batch statistics over `--batches` training-mode forward passes of batch `train.batch_size` (fresh N(0, 1)
-  noise, balanced labels), as torch.optim.swa_utils.update_bn does and StudioGAN offers.
+- ema-recomputed: the averaged weights with "standing" statistics recomputed for them (harness.ema, what
+  train.g_ema_bn=recompute samples with): the mean of batch statistics over `--batches` training-mode passes of
+  batch `train.batch_size` (fresh N(0, 1) noise, balanced labels), as torch.optim.swa_utils.update_bn does and
+  StudioGAN offers.
 
     python tools/ema_bn_check.py RUN_DIR [RUN_DIR ...] [--batches 50] [--csv out.csv]
 
@@ -20,10 +21,10 @@ import argparse
 import sys
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from harness import checkpoint, config, dataset
+from harness.ema import STANDING_PASSES, recompute_batch_norm
 from harness.evaluate import Evaluator, _recorded_source
 from harness.models import build_generator
 from harness.rundir import RunDir
@@ -42,27 +43,6 @@ def generators(rd: RunDir):
     return cfg, found[1]["epoch"], trained, averaged
 
 
-def recompute_batch_norm(generator, cfg, batches: int, seed: int = 0) -> None:
-    """Replace every BN layer's moving statistics with the cumulative mean of its batch statistics over
-    `batches` training-mode passes (momentum (i-1)/i at pass i makes Keras's moving average a plain mean)."""
-    import keras
-
-    norms = [layer for layer in generator.layers if isinstance(layer, keras.layers.BatchNormalization)]
-    if not norms:
-        return
-    saved = [layer.momentum for layer in norms]
-    rng = np.random.default_rng([seed, 20261201])
-    n, dim = cfg.train.batch_size, cfg.model.g.noise_dim
-    for i in range(1, batches + 1):
-        for layer in norms:
-            layer.momentum = (i - 1) / i
-        noise = rng.standard_normal((n, dim)).astype(np.float32)
-        labels = (np.arange(n) + i) % 10
-        generator([noise, labels.astype(np.int32)], training=True)
-    for layer, momentum in zip(norms, saved):
-        layer.momentum = momentum
-
-
 def class_means(rows: list[dict]) -> dict[str, float]:
     return {r["metric"]: r["value"] for r in rows if r["class"] == "mean" and not r["settings"]}
 
@@ -70,7 +50,7 @@ def class_means(rows: list[dict]) -> dict[str, float]:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("runs", nargs="+", type=Path)
-    parser.add_argument("--batches", type=int, default=50)
+    parser.add_argument("--batches", type=int, default=STANDING_PASSES)
     parser.add_argument("--csv", type=Path)
     args = parser.parse_args(argv)
     table = []
@@ -83,7 +63,8 @@ def main(argv=None) -> int:
         for name, generator in (("trained", trained), ("ema-averaged", averaged)):
             table.append({"run": rd.run_id, "epoch": epoch, "generator": name,
                           **class_means(evaluator.evaluate(generator, epoch, METRICS))})
-        recompute_batch_norm(averaged, cfg, args.batches)
+        recompute_batch_norm(averaged, noise_dim=cfg.model.g.noise_dim, batch=cfg.train.batch_size, seed=cfg.seed,
+                             passes=args.batches)
         table.append({"run": rd.run_id, "epoch": epoch, "generator": "ema-recomputed",
                       **class_means(evaluator.evaluate(averaged, epoch, METRICS))})
         print(pd.DataFrame(table[-3:]).to_string(index=False), flush=True)
