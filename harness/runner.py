@@ -61,19 +61,25 @@ def visible_devices() -> list[str]:
 
 
 def run(cfg: RunConfig, *, data=None, out: Path | str | None = None, run_id: str | None = None,
-        resume: bool = False, progress: bool = False, on_step=None, devices: str | int | None = None) -> RunDir:
+        resume: bool = False, progress: bool = False, on_step=None, devices: str | int | None = None,
+        clock=None) -> RunDir:
     """Train `cfg` into out/run_id (resuming it if asked). Returns the run folder, whose
-    `trained` is False when a resumed run turned out to be finished already."""
+    `trained` is False when a resumed run turned out to be finished already. `clock` (harness.phases) times
+    the run's phases, logged when it ends; by default from this call on."""
     from harness import devices as devices_mod
     from harness import paths
-    from harness.trainer import Trainer, TrainData
+    from harness.phases import PhaseClock
 
+    clock = clock or PhaseClock()
+    with clock("start-up"):  # TensorFlow and Keras are imported here on a first run in the process
+        from harness.trainer import Trainer, TrainData
     strategy = devices_mod.strategy(devices, cfg.train.batch_size)  # a bad --devices fails before anything is written
     cfg.train.precision = devices_mod.effective_precision(cfg.train.precision)
     run_id = check_run_id(run_id or default_run_id(cfg))
     rd = RunDir(paths.check_output_folder(out or paths.results_dir()) / run_id)
-    ds = dataset.load(data)
-    idx = dataset.training_indices(ds, cfg.data)
+    with clock("data"):
+        ds = dataset.load(data)
+        idx = dataset.training_indices(ds, cfg.data)
     record = {
         "run_id": run_id,
         "config": config.flatten(cfg),
@@ -111,12 +117,14 @@ def run(cfg: RunConfig, *, data=None, out: Path | str | None = None, run_id: str
             if metrics.expand(cfg.eval.metrics) or cfg.eval.domain_every:
                 from harness.evaluate import Evaluator
 
-                evaluator = Evaluator(cfg, ds, out_dir=rd.path / "domain")
+                with clock("evaluator"):
+                    evaluator = Evaluator(cfg, ds, out_dir=rd.path / "domain")
             trainer = Trainer(cfg, TrainData(ds.images[idx], ds.labels[idx]), rd, progress=progress,
-                              on_step=on_step, evaluator=evaluator, strategy=strategy)
+                              on_step=on_step, evaluator=evaluator, strategy=strategy, clock=clock)
             trainer.fit()
             rd.set_status("done")
             log.info("run %s done: %s", run_id, rd.path)
+            log.info("%s", clock.summary())
         except RunDiverged:
             raise
         except HarnessError as exc:

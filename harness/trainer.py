@@ -25,6 +25,7 @@ from harness import atomicio, checkpoint, eurosat, images, metrics, streams
 from harness.metrics.rows import row
 from harness.config import RunConfig
 from harness.errors import RunDiverged, RunError
+from harness.phases import PhaseClock
 from harness.rundir import RunDir
 
 log = logging.getLogger("harness")
@@ -204,7 +205,7 @@ class Trainer:
     """Runs (or resumes) the epochs of one run inside its run folder."""
 
     def __init__(self, cfg: RunConfig, data: TrainData, run: RunDir, *, progress: bool = False,
-                 on_step: StepHook | None = None, evaluator=None, strategy=None):
+                 on_step: StepHook | None = None, evaluator=None, strategy=None, clock: PhaseClock | None = None):
         batch = cfg.train.batch_size
         if len(data.labels) < batch:
             raise RunError(f"train.batch_size={batch} is larger than the {len(data.labels)} training images")
@@ -212,6 +213,7 @@ class Trainer:
         self.progress, self.on_step = progress, on_step
         self.evaluator = evaluator
         self.strategy = strategy  # a tf.distribute strategy (harness.devices); None: the default device
+        self.clock = clock or PhaseClock()  # wall time by phase (the runner logs it when the run ends)
         self.steps_per_epoch = len(data.labels) // batch
         self._chunk = None  # the compiled multi-step call (train.steps_per_execution > 1), built on first use
         self._steps_csv, self._steps_last = (0, ""), None  # steps.csv's rows formatted so far, and their text
@@ -219,17 +221,20 @@ class Trainer:
     def fit(self) -> None:
         import tensorflow as tf
 
-        cfg, run = self.cfg, self.run
-        configure_determinism(cfg.seed)
-        gan = GAN(cfg, strategy=self.strategy)
+        cfg, run, clock = self.cfg, self.run, self.clock
+        with clock("model build"):
+            configure_determinism(cfg.seed)
+            gan = GAN(cfg, strategy=self.strategy)
         epoch, step = 0, 0
-        found = checkpoint.load_first_good(run.checkpoints, gan.state())
+        with clock("checkpoints"):
+            found = checkpoint.load_first_good(run.checkpoints, gan.state())
         if found is not None:
             path, counters = found
             epoch, step = counters["epoch"], counters["step"]
             log.info("resumed from %s: epoch %d, step %d", path, epoch, step)
-        run.truncate_to_epoch(epoch)
-        ctx = _EpochContext(gan, run.steps().to_dict("records"), run.metrics().to_dict("records"))
+        with clock("tables"):
+            run.truncate_to_epoch(epoch)
+            ctx = _EpochContext(gan, run.steps().to_dict("records"), run.metrics().to_dict("records"))
         ctx.writer = tf.summary.create_file_writer(str(run.tensorboard_dir)) if cfg.log.tensorboard else None
         images_t = tf.constant(self.data.images)
         labels_t = tf.constant(self.data.labels)
@@ -255,9 +260,11 @@ class Trainer:
                         self.on_step(epoch, step)
                 ctx.epoch, ctx.step, ctx.new_steps = epoch, step, new_steps
                 ctx.seconds = time.perf_counter() - started
+                clock.add("training" if epoch > 1 else "training (epoch 1: tracing included)", ctx.seconds)
                 ctx.eval_rows, ctx.grid = [], None
                 for task in self.EPOCH_END:
-                    task(self, ctx)
+                    with clock(self.PHASE_OF[task]):
+                        task(self, ctx)
                 if self.on_step:
                     self.on_step(epoch, -1)
         finally:
@@ -265,8 +272,9 @@ class Trainer:
             if ctx.writer is not None:
                 ctx.writer.close()
 
-        gan.refresh_sampler()  # a finished run resumed trains no epoch: its sampler is still unrefreshed
-        atomicio.write_with(run.generator_path, gan.sampler.save)
+        with clock("export"):
+            gan.refresh_sampler()  # a finished run resumed trains no epoch: its sampler is still unrefreshed
+            atomicio.write_with(run.generator_path, gan.sampler.save)
 
     # Epoch-end work, in order ---------------------------------------------
     def _refresh_sampler(self, ctx: "_EpochContext") -> None:
@@ -312,8 +320,12 @@ class Trainer:
     # checkpoint: a kill in between is undone on resume by truncating the
     # tables to the checkpoint's epoch. The checkpoint comes last: once it
     # exists, everything the epoch produces exists too.
-    EPOCH_END = (_summarise, _refresh_sampler, _evaluate, _sample_grid, _write_tensorboard, _write_tables, _keep_generator,
-                 _write_checkpoint)
+    EPOCH_END = (_summarise, _refresh_sampler, _evaluate, _sample_grid, _write_tensorboard, _write_tables,
+                 _keep_generator, _write_checkpoint)
+    # The phase each task's wall time is added to (harness.phases).
+    PHASE_OF = {_summarise: "tables", _refresh_sampler: "batch-norm recompute", _evaluate: "evaluation",
+                _sample_grid: "sample grids", _write_tensorboard: "tensorboard", _write_tables: "tables",
+                _keep_generator: "checkpoints", _write_checkpoint: "checkpoints"}
 
     # Helpers -------------------------------------------------------------
     def _steps(self, gan: "GAN", images_t, labels_t, epoch: int, step: int):

@@ -90,6 +90,26 @@ def test_run_folder_is_complete(reference):
     assert rd.generator_path.is_file() and rd.generator_snapshot(EPOCHS).is_file()
     assert any(rd.tensorboard_dir.iterdir())
     assert "epoch 3/3" in rd.log_path.read_text()
+    # The run's wall time by phase ends the log: the training, and the epoch-end work around it.
+    last = rd.log_path.read_text().splitlines()[-1]
+    assert "wall time" in last and "training" in last and "checkpoints" in last, last
+
+
+def test_phase_clock_adds_up_each_phase_and_names_the_rest():
+    from harness.phases import PhaseClock
+
+    clock = PhaseClock()
+    clock.started -= 10.0  # the run began 10 s ago
+    clock.add("training", 6.0)
+    with clock("tables"):
+        pass
+    clock.add("tables", 1.0)
+    clock.add("noise", 0.01)
+    line = clock.summary()
+    assert line.startswith("wall time 10.0 s: training 6.0 s (60.0%), tables 1.0 s (10.0%), other 3.0 s"), line
+    assert "noise" not in line
+    # `harness run` counts the process's own start-up (Python, imports) as the first phase.
+    assert PhaseClock.since_process_start().seconds["start-up"] > 0
 
 
 def test_same_command_gives_identical_losses_and_weights(reference, eurosat_path, tmp_path):
