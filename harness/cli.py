@@ -230,7 +230,8 @@ def cmd_run(args) -> int:
     from harness.phases import PhaseClock
 
     clock = PhaseClock.since_process_start()  # the log's wall-time line counts the CLI's own start-up too
-    cfg = _resolve(args)
+    with clock("start-up"):  # resolving the variant imports Keras
+        cfg = _resolve(args)
     progress = not args.no_progress and sys.stderr.isatty()
     rd = runner.run(cfg, data=args.data, out=args.out, run_id=args.run_id, resume=args.resume, progress=progress,
                     devices=args.devices, clock=clock)
