@@ -18,7 +18,7 @@ recomputation runs once per epoch end (before evaluation, grids, snapshots) and
 when `harness generate`/`harness eval` load the average from a checkpoint.
 Measured on the 5 bench runs of the modern variant (tools/ema_bn_check.py,
 README "Objectives, R1 and the generator average"): recomputed statistics beat
-averaged ones on every seed, by +0.024 label fidelity and -2.5 domain FID. The
+averaged ones on every seed, by +0.023 label fidelity and -2.4 domain FID. The
 default stays "average" because the committed bench sweep used it.
 
 Warm-up (`train.g_ema_rampup`, on by default): the decay used after t

@@ -27,7 +27,8 @@ def load_generator(rd: RunDir, epoch: int | None = None):
     cfg = config.validate(config.from_flat(record["config"]))
     generator = build_generator(cfg.model, seed=cfg.seed)
     # The training-state checkpoints hold the trained generator as "g" and its average as "g_ema"; evaluation
-    # and sampling use the average when the run kept one. Snapshots hold only the sampling generator, as "g", as it sampled.
+    # and sampling use the average when the run kept one. Snapshots hold only the sampling generator, as "g",
+    # exactly as it sampled (recomputed statistics included).
     if epoch is None:
         group = "g_ema" if cfg.train.g_ema > 0 else "g"
         found = checkpoint.load_first_good(rd.checkpoints, {group: generator.weights})

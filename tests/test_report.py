@@ -283,3 +283,20 @@ def test_sampling_spread_is_kept_apart_and_marks_small_differences(tmp_path):
     assert cmp.loc["spectral_norm", "beyond sampling spread"] == "yes"  # -30 against hypot(3, 2)
     assert cmp.loc["ttur", "beyond sampling spread"] == "no: inconclusive"  # -1 against hypot(40, 3)
     assert cmp.loc["ttur", "sampling sd of difference"] == pytest.approx(np.hypot(40.0, 3.0))
+
+
+def test_runs_pooled_across_a_setting_are_named():
+    """Two precisions under one variant would pass for seed spread: the report says which setting differs."""
+    from harness.report.build import _pooled_configurations
+    from harness.report.collect import Results
+
+    def run(name, seed, **cfg):
+        return {"run": name, "variant": "paper_dcgan", "seed": seed, "profile": "cpu",
+                "config": {"seed": seed, "train.precision": "float32", "eval.n": 100, **cfg}}
+
+    same = pd.DataFrame([run("a", 0), run("b", 1)])
+    assert _pooled_configurations(Results(same, pd.DataFrame(), pd.DataFrame(), [])) == []
+    mixed = pd.DataFrame([run("a", 0), run("b", 1, **{"train.precision": "mixed_bfloat16"}),
+                          {**run("c", 2), "config": {"seed": 2}}])  # an older run without the keys
+    [note] = _pooled_configurations(Results(mixed, pd.DataFrame(), pd.DataFrame(), []))
+    assert "paper_dcgan differ in train.precision (float32, mixed_bfloat16)" in note and "eval.n" not in note

@@ -90,7 +90,8 @@ def per_class(report: Path, variants: list[str], labels: dict[str, str]) -> str:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("report", type=Path, help="a `harness report --format md` folder")
-    parser.add_argument("--variants", default="paper_dcgan,no_batchnorm,label_embedding,sn_hinge_projection_diffaug_ema",
+    parser.add_argument("--variants",
+                        default="paper_dcgan,no_batchnorm,label_embedding,sn_hinge_projection_diffaug_ema",
                         help="the rows and columns, in order; the first is the report's baseline")
     parser.add_argument("--modern", default="sn_hinge_projection_diffaug_ema", help="per class beside the baseline")
     args = parser.parse_args(argv)

@@ -54,6 +54,7 @@ def build(results_dir: Path | str, *, variants: str | None = None, out: Path | s
             report.notes.append(f"{r.run} is {r.status!r}: its rows are what it completed (epoch {r.epochs_done} "
                                 f"of {r.epochs}).")
     report.notes += [f"Skipped (not a readable run): {s}" for s in res.skipped]
+    report.notes += _pooled_configurations(res)
 
     ds = _dataset(res, data)
     floor_values, floor_n = _floor(res, ds) if floor else ({}, None)
@@ -220,3 +221,23 @@ def _floor(res: collect.Results, ds) -> tuple[dict[str, float], int | None]:
     except Exception as exc:  # weights not obtainable offline, say
         log.warning("report: no real-vs-real floor (%s)", exc)
         return {}, None
+
+
+def _pooled_configurations(res) -> list[str]:
+    """A note per variant whose runs differ in a setting other than the seed (e.g. train.precision, eval.n): the
+    report pools a variant's runs as replicates, so such a difference would pass for seed spread. Keys a run's
+    harness version did not record yet are compared only among the runs that have them."""
+    notes = []
+    labels = tables.group_labels(res)
+    for group, runs in res.runs.groupby(res.runs["run"].map(labels)):
+        configs = [c for c in runs["config"] if isinstance(c, dict)]
+        keys = sorted(set().union(*configs) - {"seed"}) if configs else []
+        differing = []
+        for key in keys:
+            values = sorted({str(c[key]) for c in configs if key in c})
+            if len(values) > 1:
+                differing.append(f"{key} ({', '.join(values)})")
+        if differing:
+            notes.append(f"The runs of {group} differ in {'; '.join(differing)}: the report pools them as seeds of "
+                         "one variant, so compare like with like (one results folder per setting).")
+    return notes
