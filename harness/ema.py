@@ -88,15 +88,26 @@ def recompute_batch_norm(generator, *, noise_dim: int, batch: int, seed: int, pa
             layer.momentum = momentum
 
 
+def recomputes_statistics(cfg) -> bool:
+    """Whether a run (RunConfig) samples with recomputed batch-norm statistics: train.g_ema_bn=recompute."""
+    return cfg.train.g_ema > 0 and cfg.train.g_ema_bn == "recompute"
+
+
+def recompute_for_run(generator, cfg, passes: int = STANDING_PASSES) -> None:
+    """recompute_batch_norm with the run's noise size, batch size and seed: the one derivation the trainer,
+    `harness generate`/`harness eval` and tools share, so the statistics they recompute agree bit for bit."""
+    recompute_batch_norm(generator, noise_dim=cfg.model.g.noise_dim, batch=cfg.train.batch_size, seed=cfg.seed,
+                         passes=passes)
+
+
 class StandingStatistics:
     """The generator average with batch-norm statistics recomputed for its weights (train.g_ema_bn=recompute):
     a separate generator, refreshed from the average on demand, that the run samples with."""
 
-    def __init__(self, average, model, *, noise_dim: int, batch: int, seed: int):
-        self.average, self.model = average, model
-        self.noise_dim, self.batch, self.seed = noise_dim, batch, seed
+    def __init__(self, average, model, cfg):
+        self.average, self.model, self.cfg = average, model, cfg
 
     def refresh(self) -> None:
         for mine, theirs in zip(self.model.weights, self.average.weights):
             mine.assign(theirs)
-        recompute_batch_norm(self.model, noise_dim=self.noise_dim, batch=self.batch, seed=self.seed)
+        recompute_for_run(self.model, self.cfg)

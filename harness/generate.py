@@ -35,11 +35,10 @@ def load_generator(rd: RunDir, epoch: int | None = None):
         if found is None:
             raise RunError(f"{rd.path}: no checkpoint yet (the run has not finished an epoch)")
         counters = found[1]
-        if cfg.train.g_ema > 0 and cfg.train.g_ema_bn == "recompute":
-            from harness.ema import recompute_batch_norm
+        from harness import ema
 
-            recompute_batch_norm(generator, noise_dim=cfg.model.g.noise_dim, batch=cfg.train.batch_size,
-                                 seed=cfg.seed)
+        if ema.recomputes_statistics(cfg):
+            ema.recompute_for_run(generator, cfg)
     else:
         source = rd.generator_snapshot(epoch)
         if not source.is_file():

@@ -67,7 +67,7 @@ class GAN:
         import tensorflow as tf
 
         from harness import objectives
-        from harness.ema import GeneratorEMA, StandingStatistics
+        from harness.ema import GeneratorEMA, StandingStatistics, recomputes_statistics
         from harness.models import build_discriminator, build_generator
         from harness.objectives.r1 import R1
         from harness.step import StepParts, build_train_step
@@ -92,12 +92,10 @@ class GAN:
             if t.g_ema > 0:
                 self.ema = GeneratorEMA(self.generator, build_generator(cfg.model, seed=cfg.seed, sync_bn=sync),
                                         decay=t.g_ema, rampup=t.g_ema_rampup)
-        if self.ema is not None and t.g_ema_bn == "recompute":
+        if recomputes_statistics(cfg):
             # Sampling only, outside the strategy: its statistics come from plain training-mode calls.
             with _dtype_policy(self.precision):
-                self.standing = StandingStatistics(self.ema.model, build_generator(cfg.model, seed=cfg.seed),
-                                                   noise_dim=cfg.model.g.noise_dim, batch=t.batch_size,
-                                                   seed=cfg.seed)
+                self.standing = StandingStatistics(self.ema.model, build_generator(cfg.model, seed=cfg.seed), cfg)
         parts = StepParts(self.generator, self.discriminator, self.g_opt, self.d_opt, objectives.get(t.loss),
                           regulariser=R1(t.r1_gamma, t.r1_every) if t.r1_gamma > 0 else None,
                           augment=t.augment, ema=self.ema, mixed=mixed)

@@ -24,7 +24,7 @@ from pathlib import Path
 import pandas as pd
 
 from harness import checkpoint, config, dataset
-from harness.ema import STANDING_PASSES, recompute_batch_norm
+from harness.ema import STANDING_PASSES, recompute_for_run
 from harness.evaluate import Evaluator, _recorded_source
 from harness.models import build_generator
 from harness.rundir import RunDir
@@ -63,8 +63,7 @@ def main(argv=None) -> int:
         for name, generator in (("trained", trained), ("ema-averaged", averaged)):
             table.append({"run": rd.run_id, "epoch": epoch, "generator": name,
                           **class_means(evaluator.evaluate(generator, epoch, METRICS))})
-        recompute_batch_norm(averaged, noise_dim=cfg.model.g.noise_dim, batch=cfg.train.batch_size, seed=cfg.seed,
-                             passes=args.batches)
+        recompute_for_run(averaged, cfg, passes=args.batches)
         table.append({"run": rd.run_id, "epoch": epoch, "generator": "ema-recomputed",
                       **class_means(evaluator.evaluate(averaged, epoch, METRICS))})
         print(pd.DataFrame(table[-3:]).to_string(index=False), flush=True)
