@@ -230,6 +230,7 @@ class Trainer:
             path, counters = found
             epoch, step = counters["epoch"], counters["step"]
             log.info("resumed from %s: epoch %d, step %d", path, epoch, step)
+        first_epoch = epoch + 1  # the first this process trains: it traces the step
         with clock("tables"):
             run.truncate_to_epoch(epoch)
             ctx = _EpochContext(gan, run.steps().to_dict("records"), run.metrics().to_dict("records"))
@@ -258,10 +259,11 @@ class Trainer:
                         self.on_step(epoch, step)
                 ctx.epoch, ctx.step, ctx.new_steps = epoch, step, new_steps
                 ctx.seconds = time.perf_counter() - started
-                clock.add("training" if epoch > 1 else "training (epoch 1: tracing included)", ctx.seconds)
+                clock.add("training" if epoch > first_epoch else "training (first epoch: tracing included)",
+                          ctx.seconds)
                 ctx.eval_rows, ctx.grid = [], None
-                for task in self.EPOCH_END:
-                    with clock(self.PHASE_OF[task]):
+                for task, phase in self.EPOCH_END:
+                    with clock(phase):
                         task(self, ctx)
                 if self.on_step:
                     self.on_step(epoch, -1)
@@ -271,7 +273,8 @@ class Trainer:
                 ctx.writer.close()
 
         with clock("export"):
-            gan.refresh_sampler()  # a finished run resumed trains no epoch: its sampler is still unrefreshed
+            if epoch < first_epoch:  # a finished run resumed: no epoch end has refreshed the sampler yet
+                gan.refresh_sampler()
             atomicio.write_with(run.generator_path, gan.sampler.save)
 
     # Epoch-end work, in order ---------------------------------------------
@@ -318,12 +321,10 @@ class Trainer:
     # checkpoint: a kill in between is undone on resume by truncating the
     # tables to the checkpoint's epoch. The checkpoint comes last: once it
     # exists, everything the epoch produces exists too.
-    EPOCH_END = (_summarise, _refresh_sampler, _evaluate, _sample_grid, _write_tensorboard, _write_tables,
-                 _keep_generator, _write_checkpoint)
-    # The phase each task's wall time is added to (harness.phases).
-    PHASE_OF = {_summarise: "tables", _refresh_sampler: "batch-norm recompute", _evaluate: "evaluation",
-                _sample_grid: "sample grids", _write_tensorboard: "tensorboard", _write_tables: "tables",
-                _keep_generator: "checkpoints", _write_checkpoint: "checkpoints"}
+    # Each task with the phase its wall time is added to (harness.phases).
+    EPOCH_END = ((_summarise, "tables"), (_refresh_sampler, "batch-norm recompute"), (_evaluate, "evaluation"),
+                 (_sample_grid, "sample grids"), (_write_tensorboard, "tensorboard"), (_write_tables, "tables"),
+                 (_keep_generator, "checkpoints"), (_write_checkpoint, "checkpoints"))
 
     # Helpers -------------------------------------------------------------
     def _steps(self, gan: "GAN", images_t, labels_t, epoch: int, step: int):
