@@ -24,17 +24,18 @@ from harness.report.stats import mean_ci, paired_test
 from harness.report.tables import final_rows
 
 
-def class_means(folder: Path, metric: str) -> pd.DataFrame:
+def class_means(results, metric: str) -> pd.DataFrame:
     """variant, seed, value: each run's class mean of `metric` (the run's fixed latents, no extra settings)."""
-    rows = final_rows(collect(folder), metric, settings="")
+    rows = final_rows(results, metric, settings="")
     rows = rows[rows["class"] == "mean"]
     return rows[["variant", "seed", "value"]]
 
 
 def compare(a: Path, b: Path, metrics: list[str]) -> pd.DataFrame:
     out = []
+    runs_a, runs_b = collect(a), collect(b)  # each folder's tables read once
     for metric in metrics:
-        left, right = class_means(a, metric), class_means(b, metric)
+        left, right = class_means(runs_a, metric), class_means(runs_b, metric)
         for variant in sorted(set(left["variant"]) & set(right["variant"])):
             x = dict(left[left["variant"] == variant][["seed", "value"]].itertuples(index=False))
             y = dict(right[right["variant"] == variant][["seed", "value"]].itertuples(index=False))
