@@ -104,3 +104,14 @@ def exclusive_lock(path: Path) -> Iterator[None]:
         yield
     finally:
         handle.close()
+
+
+@contextlib.contextmanager
+def waiting_lock(path: Path) -> Iterator[None]:
+    """Hold an flock on `path`, waiting for any other holder: for short read-change-write sections that two
+    processes may enter at once (never for a whole run, which `exclusive_lock` refuses to share)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        yield

@@ -28,6 +28,11 @@ class RunLocked(RunError):
     """Another process holds the run's lock."""
 
 
+class DamagedTable(RunError):
+    """A run's table or record does not parse whole, or stops short of the epoch the run recorded as finished:
+    a half-written file is never a result."""
+
+
 class RunDiverged(HarnessError):
     """Training produced a non-finite loss; the run folder keeps what was written."""
 

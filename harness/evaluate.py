@@ -241,20 +241,22 @@ def evaluate_run(run_dir, *, data=None, epoch: int | None = None, overrides: dic
     rd = RunDir(run_dir)
     record = rd.read_record()
     source = data or _recorded_source(record)
-    with rd.lock():
-        cfg, generator, at_epoch = load_generator(rd, epoch)
-        config_mod.apply(cfg, dict(overrides or {}))
-        config_mod.validate(cfg)
-        if not metrics.expand(cfg.eval.metrics):
-            raise RunError("nothing to evaluate: --metrics is empty")
-        ds = dataset.load(source)
-        if ds.digest != record["data"]["digest"]:
-            raise RunError(f"{ds.source}: content digest {ds.digest[:12]}... is not the run's "
-                           f"{record['data']['digest'][:12]}...; pass --data with the archive the run used")
-        evaluator = Evaluator(cfg, ds, out_dir=rd.path / "domain")
-        rows = evaluator.evaluate(generator, at_epoch)
-        rd.merge_metrics(rows, variant=cfg.variant, seed=cfg.seed)
-        rd.append_evaluation(_evaluation_record(cfg, at_epoch, overrides, evaluator))
+    # No run lock: an evaluation may run beside the training (checkpoints are replaced atomically, and the run
+    # keeps rows merged in meanwhile) or beside another evaluation; the tables are rewritten under the tables lock.
+    rd.metrics(), rd.evaluations()  # a damaged table is refused before minutes of evaluation, not after
+    cfg, generator, at_epoch = load_generator(rd, epoch)
+    config_mod.apply(cfg, dict(overrides or {}))
+    config_mod.validate(cfg)
+    if not metrics.expand(cfg.eval.metrics):
+        raise RunError("nothing to evaluate: --metrics is empty")
+    ds = dataset.load(source)
+    if ds.digest != record["data"]["digest"]:
+        raise RunError(f"{ds.source}: content digest {ds.digest[:12]}... is not the run's "
+                       f"{record['data']['digest'][:12]}...; pass --data with the archive the run used")
+    evaluator = Evaluator(cfg, ds, out_dir=rd.path / "domain")
+    rows = evaluator.evaluate(generator, at_epoch)
+    rd.merge_metrics(rows, variant=cfg.variant, seed=cfg.seed)
+    rd.append_evaluation(_evaluation_record(cfg, at_epoch, overrides, evaluator))
     return rows
 
 

@@ -90,7 +90,7 @@ def run(cfg: RunConfig, *, data=None, out: Path | str | None = None, run_id: str
         "machine": devices_mod.machine(),
         "replicas": str(strategy.num_replicas_in_sync),
     }
-    if rd.path.exists() and not rd.exists() and any(p.name != ".lock" for p in rd.path.iterdir()):
+    if rd.path.exists() and not rd.exists() and any(p.name not in (".lock", ".tables.lock") for p in rd.path.iterdir()):
         raise RunError(f"{rd.path}: exists and is not a run folder; choose another --run-id or --out")
     rd.path.mkdir(parents=True, exist_ok=True)
     with rd.lock():
@@ -99,6 +99,7 @@ def run(cfg: RunConfig, *, data=None, out: Path | str | None = None, run_id: str
                 raise RunError(f"{rd.path}: run exists (status: {rd.status()}); pass --resume to continue it, "
                                "or --run-id NAME for a new run")
             _check_resumable(rd, record)
+            rd.tables()  # a damaged table is refused before the record or the status is touched
             if rd.status() == "done" and rd.read_record()["config"]["train.epochs"] == cfg.train.epochs:
                 log.info("%s is already done", rd.path)
                 rd.trained = False

@@ -21,7 +21,8 @@ from harness.rundir import RunDir
 
 
 def expand(variant_patterns: str, seeds: str) -> list[Cell]:
-    """'paper_dcgan,*norm*' x '0,1' -> cells seed by seed, variants in pattern order, each variant once.
+    """'paper_dcgan,*norm*' x '0,1' -> cells seed by seed, variants in pattern order. A variant matched twice or
+    a seed listed twice is one cell (one run folder is one run), never two cells that race for it.
 
     Seed-major: a sweep stopped part-way (they may span sessions) has every variant at its first seeds, so
     the paired-by-seed comparisons are possible from the first finished seed on."""
@@ -32,7 +33,7 @@ def expand(variant_patterns: str, seeds: str) -> list[Cell]:
             registry.get_factory(pattern)  # raises with close matches
         names += [n for n in matched if n not in names]
     try:
-        seed_list = [int(s) for s in seeds.split(",") if s.strip()]
+        seed_list = list(dict.fromkeys(int(s) for s in seeds.split(",") if s.strip()))
     except ValueError:
         raise ConfigError(f"--seeds {seeds!r}: expected comma-separated integers, e.g. 0,1,2") from None
     if not names or not seed_list:

@@ -381,7 +381,7 @@ class Trainer:
     def _record_tables(self, step_rows: list[dict], metric_rows: list[dict]) -> None:
         import pandas as pd
 
-        from harness.rundir import METRIC_COLUMNS, STEP_COLUMNS
+        from harness.rundir import STEP_COLUMNS
 
         # steps.csv grows by one epoch's rows at a time: only those are formatted, then the whole text is written
         # atomically as before (300 x 211 rows, the paper profile, took 1.25 s to build and format whole).
@@ -391,7 +391,7 @@ class Trainer:
         text += pd.DataFrame(step_rows[done:], columns=STEP_COLUMNS).to_csv(index=False, header=not done)
         self._steps_csv, self._steps_last = (len(step_rows), text), step_rows[-1]["step"] if step_rows else None
         atomicio.write_text(self.run.steps_path, text)
-        self.run.write_table(self.run.metrics_path, pd.DataFrame(metric_rows, columns=METRIC_COLUMNS))
+        self.run.write_training_metrics(metric_rows)
 
     def _log_epoch(self, epoch: int, s: dict[str, float]) -> None:
         log.info("epoch %d/%d  d_loss %.4f  g_loss %.4f  D acc real %.3f fake %.3f  %.1f img/s  %.1f s",

@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 
 from conftest import make_files, write_zip
+from fake_runs import write_run
 
 
 # Setups: each writes its input under `tmp` ------------------------------------
@@ -53,8 +54,28 @@ def _images(tmp: Path) -> None:
     np.savez(tmp / "a.npz", images=rng.integers(0, 256, (4, 64, 64, 3), dtype=np.uint8))
 
 
+def _cut(path: Path) -> None:
+    data = path.read_bytes()
+    path.write_bytes(data[:len(data) // 2].rstrip(b"\n"))
+
+
+def _run_with_cut_metrics(tmp: Path) -> None:
+    _cut(write_run(tmp, "paper_dcgan", 0).metrics_path)
+
+
+def _run_with_cut_evaluations(tmp: Path) -> None:
+    rd = write_run(tmp, "paper_dcgan", 0)
+    rd.append_evaluation({"epoch": 2, "metrics": ["fid"]})
+    _cut(rd.evaluations_path)
+
+
+def _run_with_cut_record(tmp: Path) -> None:
+    _cut(write_run(tmp, "paper_dcgan", 0).config_path)
+
+
 SETUPS = {"file": _file, "junk_zip": _junk_zip, "eleven": _eleven_classes, "missing": _missing_class,
-          "notarun": _not_a_run, "images": _images}
+          "notarun": _not_a_run, "images": _images, "cut_metrics": _run_with_cut_metrics,
+          "cut_evaluations": _run_with_cut_evaluations, "cut_record": _run_with_cut_record}
 
 # id, setup, arguments ({tmp} is the case's folder), exit code, words the error must contain
 CASES = [
@@ -93,6 +114,16 @@ CASES = [
     ("fid-k-too-large", "images", "fid {tmp}/a.npz {tmp}/a.npz --metrics precision --k 4", 2,
      ["--k 4: needs more than 4 images in each set"]),
     ("report-nothing", "notarun", "report {tmp}/notarun --no-floor", 2, ["no runs to report"]),
+    ("report-only-damaged", "cut_metrics", "report {tmp} --no-floor", 2,
+     ["no runs to report", "{tmp}/paper_dcgan-smoke-s0/metrics.csv: damaged table: line"]),
+    ("eval-cut-metrics", "cut_metrics", "eval {tmp}/paper_dcgan-smoke-s0", 2,
+     ["{tmp}/paper_dcgan-smoke-s0/metrics.csv: damaged table: line", "is cut off"]),
+    ("eval-cut-evaluations", "cut_evaluations", "eval {tmp}/paper_dcgan-smoke-s0", 2,
+     ["{tmp}/paper_dcgan-smoke-s0/evaluations.jsonl: damaged record: line 1 is cut off"]),
+    ("eval-cut-record", "cut_record", "eval {tmp}/paper_dcgan-smoke-s0", 2,
+     ["{tmp}/paper_dcgan-smoke-s0/config.json: not valid JSON"]),
+    ("generate-cut-record", "cut_record", "generate {tmp}/paper_dcgan-smoke-s0 --out {tmp}/o", 2,
+     ["{tmp}/paper_dcgan-smoke-s0/config.json: not valid JSON"]),
 ]
 
 

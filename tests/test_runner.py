@@ -223,6 +223,24 @@ def test_existing_run_is_not_overwritten(reference, eurosat_path):
     assert reference.config_path.read_bytes() == before
 
 
+@pytest.mark.parametrize("table", ["steps.csv", "metrics.csv"])
+def test_resume_refuses_a_damaged_table_and_touches_nothing(table, reference, eurosat_path, tmp_path):
+    """A resumed run reads its tables to go on writing them: a cut one is refused before anything is written."""
+    import shutil
+
+    from harness.errors import DamagedTable
+
+    shutil.copytree(reference.path, tmp_path / "cut")
+    rd = RunDir(tmp_path / "cut")
+    data = (rd.path / table).read_bytes()
+    (rd.path / table).write_bytes(data[:len(data) // 2].rstrip(b"\n"))
+    rd.set_status("running")  # as a killed run leaves it
+    before = {p: p.read_bytes() for p in rd.path.rglob("*") if p.is_file()}
+    with pytest.raises(DamagedTable, match=f"{rd.path / table}: damaged table: line \\d+ is cut off"):
+        runner.run(smoke(), data=eurosat_path, out=tmp_path, run_id="cut", resume=True)
+    assert {p: p.read_bytes() for p in rd.path.rglob("*") if p.is_file()} == before
+
+
 def test_second_process_on_a_locked_run_is_refused(eurosat_path, tmp_path):
     from harness import atomicio
 

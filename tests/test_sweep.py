@@ -23,6 +23,12 @@ def test_expand_wildcards_and_seeds():
         sweep.expand("paper_dcgan", "a")
 
 
+def test_a_seed_or_variant_listed_twice_is_one_cell():
+    """One run folder is one run: `--seeds 0,0` is one cell, not two that race for the same folder."""
+    cells = sweep.expand("paper_dcgan,paper_*,paper_dcgan", "0,1,0,1")
+    assert [(c.variant, c.seed) for c in cells] == [("paper_dcgan", 0), ("paper_dcgan", 1)]
+
+
 @pytest.mark.slow
 @pytest.mark.eurosat
 def test_sweep_is_idempotent_and_records_failures(eurosat_path, tmp_path, monkeypatch):

@@ -53,7 +53,7 @@ def build(results_dir: Path | str, *, variants: str | None = None, out: Path | s
         if r.status != "done":
             report.notes.append(f"{r.run} is {r.status!r}: its rows are what it completed (epoch {r.epochs_done} "
                                 f"of {r.epochs}).")
-    report.notes += [f"Skipped (not a readable run): {s}" for s in res.skipped]
+    report.notes += [f"Left out (not a readable run, or a damaged one): {s}" for s in res.skipped]
     report.notes += _pooled_configurations(res)
 
     ds = _dataset(res, data)

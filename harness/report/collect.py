@@ -1,8 +1,10 @@
 """Reading a results folder: every run it holds, tolerating what is not a run.
 
 A run folder is one with a config.json this harness wrote (it has run_id,
-config and data). Anything else (a foreign folder, a half-copied run, an
-unreadable table) is skipped with a warning and never stops the report.
+config and data). Anything else (a foreign folder, a half-copied run, a
+damaged table: cut off, or stopping short of the epoch the run recorded as
+finished) is left out with a warning, which the report's notes repeat, and
+never stops the report; a damaged run is never pooled.
 Runs still going, failed or diverged are included with their status: their
 tables hold what they completed.
 """
@@ -65,15 +67,10 @@ def collect(results_dir: Path, variants: str | None = None, *, ignore: Path | No
 
 
 def _read_run(rd: RunDir) -> tuple[dict, pd.DataFrame, pd.DataFrame]:
-    record = rd.read_record()  # RunError if absent or not JSON
-    if not isinstance(record, dict) or not {"run_id", "config", "data"} <= set(record):
-        raise RunError("config.json is not a harness run record")
+    record = rd.read_record()  # RunError if absent, not JSON or not a run record
     cfg, data = record["config"], record["data"]
-    if not isinstance(cfg, dict) or not isinstance(data, dict):
-        raise RunError("config.json is not a harness run record")
     variant, seed, profile = str(cfg["variant"]), int(cfg["seed"]), str(cfg.get("profile", ""))
-    m = rd.metrics()
-    s = rd.steps()
+    m, s = rd.tables()  # DamagedTable if either is cut or stops short of the epoch the run recorded
     missing = set(METRIC_COLUMNS) - set(m.columns)
     if len(m) and missing:
         raise RunError(f"metrics.csv lacks columns {sorted(missing)}")
