@@ -20,10 +20,11 @@ from typing import Any
 from harness.errors import ConfigError
 
 G_NORMS = ("batch", "none")
+G_UPSAMPLES = ("transposed", "nearest", "bilinear")  # stride-2 transposed conv, or resize x2 then a stride-1 conv
 D_NORMS = ("batch", "none", "spectral")
 G_LABEL_MODES = ("onehot", "embedding")
 D_LABEL_MODES = ("onehot", "embedding", "projection")
-LOSSES = ("bce", "hinge")
+LOSSES = ("bce", "hinge", "relativistic")
 AUGMENTS = ("none", "diffaugment")
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 EMA_BN = ("average", "recompute")  # harness.ema: the generator average's batch-norm statistics
@@ -45,6 +46,9 @@ class GeneratorConfig:
     norm: str = "batch"
     label: str = "onehot"
     embed_dim: int = 50
+    # How each layer doubles the resolution: "transposed" (the paper: stride-2 Conv2DTranspose), or "nearest" /
+    # "bilinear" resize then a stride-1 Conv2D of the same kernel (Odena et al. 2016: no checkerboard artifacts).
+    upsample: str = "transposed"
 
 
 @dataclass
@@ -57,6 +61,7 @@ class DiscriminatorConfig:
     label: str = "onehot"
     embed_dim: int = 50
     leaky_slope: float = 0.2
+    mbstd_group: int = 0  # minibatch standard deviation before the logit, over groups of this size (0: off)
 
 
 @dataclass
@@ -85,7 +90,8 @@ class TrainConfig:
     g_ema_rampup: bool = True  # decay min(g_ema, (1 + t) / (10 + t)) after t updates
     g_ema_bn: str = "average"  # the average's batch-norm statistics: averaged, or recomputed for its weights
     r1_gamma: float = 0.0  # weight of the R1 penalty on real images (0: off); harness.objectives.r1
-    r1_every: int = 1  # lazy R1: every k-th D step, weighted by k
+    r2_gamma: float = 0.0  # weight of the same penalty on generated images (0: off); R3GAN pairs it with R1
+    r1_every: int = 1  # lazy R1 (and R2): every k-th D step, weighted by k
 
 
 @dataclass
@@ -259,6 +265,11 @@ def validate(cfg: RunConfig) -> RunConfig:
     _check(len(m.d.filters) == 4, "model.d.filters", list(m.d.filters),
            "needs 4 entries: four stride-2 layers from 64x64 down to 4x4")
     _check(m.g.noise_dim >= 1, "model.g.noise_dim", m.g.noise_dim, "must be >= 1")
+    _check(m.g.upsample in G_UPSAMPLES, "model.g.upsample", m.g.upsample, f"must be one of {', '.join(G_UPSAMPLES)}")
+    _check(m.d.mbstd_group >= 0 and m.d.mbstd_group != 1, "model.d.mbstd_group", m.d.mbstd_group,
+           "must be 0 (off) or >= 2 (a standard deviation needs two images)")
+    _check(m.d.mbstd_group == 0 or t.batch_size % m.d.mbstd_group == 0, "model.d.mbstd_group", m.d.mbstd_group,
+           f"must divide train.batch_size={t.batch_size}")
     _check(0 <= m.d.leaky_slope < 1, "model.d.leaky_slope", m.d.leaky_slope, "must be in [0, 1)")
     _check(t.batch_size >= 1, "train.batch_size", t.batch_size, "must be >= 1")
     _check(t.epochs >= 1, "train.epochs", t.epochs, "must be >= 1")
@@ -273,6 +284,7 @@ def validate(cfg: RunConfig) -> RunConfig:
     _check(t.g_ema_bn == "average" or t.g_ema > 0, "train.g_ema_bn", t.g_ema_bn,
            "needs train.g_ema > 0 (there is no generator average to recompute statistics for)")
     _check(t.r1_gamma >= 0, "train.r1_gamma", t.r1_gamma, "must be >= 0 (0 turns R1 off)")
+    _check(t.r2_gamma >= 0, "train.r2_gamma", t.r2_gamma, "must be >= 0 (0 turns R2 off)")
     _check(t.r1_every >= 1, "train.r1_every", t.r1_every, "must be >= 1")
     _check(t.steps_per_execution >= 1, "train.steps_per_execution", t.steps_per_execution, "must be >= 1")
     _check(t.precision in PRECISIONS, "train.precision", t.precision, f"must be one of {', '.join(PRECISIONS)}")

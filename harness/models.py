@@ -50,8 +50,13 @@ def build_generator(cfg: ModelConfig, *, seed: int = 0, sync_bn: bool = False) -
     x = _norm(x, g.norm, seeds, "project_bn", sync_bn)
     x = layers.ReLU(name="project_relu")(x)
     for i, f in enumerate(filters[1:], start=1):
-        x = layers.Conv2DTranspose(f, g.kernel_size, strides=2, padding="same", use_bias=use_bias,
-                                   kernel_initializer=_init(seeds), name=f"up{i}")(x)
+        if g.upsample == "transposed":
+            x = layers.Conv2DTranspose(f, g.kernel_size, strides=2, padding="same", use_bias=use_bias,
+                                       kernel_initializer=_init(seeds), name=f"up{i}")(x)
+        else:  # resize, then a stride-1 convolution: every output pixel sees the same number of input pixels
+            x = layers.UpSampling2D(2, interpolation=g.upsample, name=f"up{i}_resize")(x)
+            x = layers.Conv2D(f, g.kernel_size, padding="same", use_bias=use_bias, kernel_initializer=_init(seeds),
+                              name=f"up{i}")(x)
         x = _norm(x, g.norm, seeds, f"up{i}_bn", sync_bn)
         x = layers.ReLU(name=f"up{i}_relu")(x)
     x = layers.Conv2D(IMAGE_SHAPE[-1], g.kernel_size, padding="same", kernel_initializer=_init(seeds),
@@ -102,6 +107,8 @@ def build_discriminator(cfg: ModelConfig, *, seed: int = 0, sync_bn: bool = Fals
         if d.norm == "batch":
             x = _norm(x, d.norm, seeds, f"down{i}_bn", sync_bn)
         x = layers.LeakyReLU(d.leaky_slope, name=f"down{i}_lrelu")(x)
+    if d.mbstd_group:
+        x = MinibatchStddev(d.mbstd_group, name="minibatch_stddev")(x)
     h = layers.Flatten(name="flatten")(x)
     logit = wrap(layers.Dense(1, kernel_initializer=_init(seeds), dtype="float32", name="logit"))(h)
     if d.label == "projection":
@@ -112,3 +119,31 @@ def build_discriminator(cfg: ModelConfig, *, seed: int = 0, sync_bn: bool = Fals
         projection = layers.Dot(axes=1, name="projection")([embed, h])
         logit = layers.Add(name="logit_plus_projection")([logit, projection])
     return keras.Model([image, label], logit, name="discriminator")
+
+
+class MinibatchStddev(layers.Layer):
+    """One more feature map: the standard deviation of each feature over a group of images, averaged over features
+    and positions, broadcast to every position (Karras et al. 2018, ProGAN). D sees how varied a group of samples
+    is, so a generator that draws one image per class is easier to tell from the data."""
+
+    def __init__(self, group: int, **kwargs):
+        super().__init__(**kwargs)
+        self.group = group
+
+    def call(self, x):
+        from keras import ops
+
+        shape = ops.shape(x)
+        g = self.group
+        if x.shape[0] is not None:  # a batch the group does not divide (D called on 10 images): the largest that does
+            g = max(k for k in range(1, g + 1) if x.shape[0] % k == 0)
+        y = ops.reshape(x, (g, -1, shape[1], shape[2], shape[3]))  # (g, B/g, H, W, C): image b in group b % (B/g)
+        y = ops.cast(y, "float32")
+        std = ops.sqrt(ops.var(y, axis=0) + 1e-8)  # (B/g, H, W, C)
+        s = ops.mean(std, axis=(1, 2, 3))  # (B/g,)
+        s = ops.tile(s, (g,))  # image b belongs to group b % (B/g), as the reshape grouped them
+        s = ops.cast(ops.reshape(s, (-1, 1, 1, 1)), x.dtype) * ops.ones_like(x[..., :1])
+        return ops.concatenate([x, s], axis=-1)
+
+    def get_config(self):
+        return {**super().get_config(), "group": self.group}

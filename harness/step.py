@@ -1,7 +1,7 @@
 """The compiled training step of a conditional GAN, built from its parts.
 
 `build_train_step` takes the networks and optimizers, the objective (which
-losses), the regulariser of D (R1 or none), the augmentation of what D sees,
+losses), the regulariser of D (R1 and/or R2, or none), the augmentation of what D sees,
 the generator average and the distribution strategy, and returns one
 `tf.function` that does the paper's lock step: one D update, then one G
 update on fresh fakes of the same classes as the real batch. The loop that
@@ -33,7 +33,7 @@ class StepParts:
     g_opt: Any
     d_opt: Any
     objective: Any  # harness.objectives.Objective
-    regulariser: Any = None  # harness.objectives.r1.R1, or None
+    regulariser: Any = None  # harness.objectives.r1.R1 (R1 and R2), or None
     augment: str = "none"  # train.augment
     ema: Any = None  # harness.ema.GeneratorEMA, or None
     mixed: bool = False  # float16 compute: the optimizers are LossScaleOptimizers
@@ -67,6 +67,12 @@ def build_train_step(parts: StepParts, *, strategy, batch: int, noise_dim: int, 
     def logits(model, inputs):
         return tf.cast(model(inputs, training=True), tf.float32)
 
+    def judged(images, labels, gamma):
+        """(D's logits on images as it sees them, gamma's gradient penalty on them: R1 on reals, R2 on fakes)."""
+        if gamma:
+            return r1.logits_and_penalty(D, images, labels, gamma)
+        return logits(D, [images, labels]), 0.0
+
     def for_gradient(opt, loss):
         """What to differentiate, computed under the tape: the replica's share, loss-scaled if mixed."""
         share = loss / replicas  # the optimizer sums the replicas' gradients
@@ -79,18 +85,17 @@ def build_train_step(parts: StepParts, *, strategy, batch: int, noise_dim: int, 
         x, y = shard(x), shard(y)
         with tf.GradientTape() as tape:
             fake = G([noise(step, 0), y], training=True)
-            real_seen = seen_by_d(x, step, 0)
-            if regularise:
-                real_logits, penalty = r1.logits_and_penalty(D, real_seen, y)
-            else:
-                real_logits, penalty = logits(D, [real_seen, y]), 0.0
-            fake_logits = logits(D, [seen_by_d(fake, step, 1), y])
+            real_seen, fake_seen = seen_by_d(x, step, 0), seen_by_d(fake, step, 1)
+            real_logits, penalty = judged(real_seen, y, r1.gamma if regularise else 0.0)
+            fake_logits, fake_penalty = judged(fake_seen, y, r1.r2_gamma if regularise else 0.0)
             d_loss = objective.d_loss(real_logits, fake_logits)
-            d_objective = for_gradient(parts.d_opt, d_loss + penalty)
+            d_objective = for_gradient(parts.d_opt, d_loss + penalty + fake_penalty)
         update(parts.d_opt, d_objective, D.trainable_variables, tape)
         with tf.GradientTape() as tape:
             fake = G([noise(step, 1), y], training=True)
-            g_loss = objective.g_loss(logits(D, [seen_by_d(fake, step, 2), y]))
+            # A relativistic objective pairs each fake with a real image: D's logits of the batch, seen afresh.
+            paired = logits(D, [seen_by_d(x, step, 3), y]) if objective.pairs_real_in_g else None
+            g_loss = objective.g_loss(logits(D, [seen_by_d(fake, step, 2), y]), paired)
             g_objective = for_gradient(parts.g_opt, g_loss)
         update(parts.g_opt, g_objective, G.trainable_variables, tape)
         return d_loss, g_loss, accuracy_real(real_logits), accuracy_fake(fake_logits)

@@ -97,7 +97,7 @@ class GAN:
             with _dtype_policy(self.precision):
                 self.standing = StandingStatistics(self.ema.model, build_generator(cfg.model, seed=cfg.seed), cfg)
         parts = StepParts(self.generator, self.discriminator, self.g_opt, self.d_opt, objectives.get(t.loss),
-                          regulariser=R1(t.r1_gamma, t.r1_every) if t.r1_gamma > 0 else None,
+                          regulariser=R1(t.r1_gamma, t.r1_every, t.r2_gamma) if t.r1_gamma or t.r2_gamma else None,
                           augment=t.augment, ema=self.ema, mixed=mixed)
         self.train_step = build_train_step(parts, strategy=self.strategy, batch=t.batch_size,
                                            noise_dim=cfg.model.g.noise_dim, seed=cfg.seed)
@@ -106,7 +106,8 @@ class GAN:
     def chunkable(self) -> bool:
         """Whether several steps can run in one compiled call: one replica (strategy.run stays out of loops) and
         no lazy R1 (its schedule picks one of two compiled steps in Python)."""
-        lazy = self.cfg.train.r1_gamma > 0 and self.cfg.train.r1_every > 1
+        t = self.cfg.train
+        lazy = (t.r1_gamma > 0 or t.r2_gamma > 0) and t.r1_every > 1
         return self.strategy.num_replicas_in_sync == 1 and not lazy
 
     def chunked(self, gather):

@@ -21,6 +21,12 @@ DOCUMENTED_PARAMS = {
     "ttur": (5_488_867, 4_333_633),
     "diffaugment": (5_488_867, 4_333_633),
     "sn_hinge_projection_diffaug_ema": (5_488_867, 4_397_634),
+    "nearest_upsampling": (5_488_867, 4_333_633),
+    "bilinear_upsampling": (5_488_867, 4_333_633),
+    "transposed_kernel4": (3_921_283, 4_333_633),
+    "relativistic_r1_r2": (5_488_867, 4_333_633),
+    "minibatch_stddev": (5_488_867, 4_333_649),
+    "modern_nearest_upsampling": (5_488_867, 4_397_634),
 }
 VARIANTS = registry.list_variants()
 

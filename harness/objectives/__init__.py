@@ -18,11 +18,12 @@ class Objective:
     """The two losses of one GAN objective; subclasses override both."""
 
     name: str = ""
+    pairs_real_in_g: bool = False  # relativistic objectives: G's loss also takes D's logits of the real batch
 
     def d_loss(self, real_logits, fake_logits):
         raise NotImplementedError
 
-    def g_loss(self, fake_logits):
+    def g_loss(self, fake_logits, real_logits=None):
         raise NotImplementedError
 
 

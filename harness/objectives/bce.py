@@ -19,6 +19,6 @@ class BinaryCrossEntropy(Objective):
         """Real labelled 1, fake labelled 0."""
         return _bce(real_logits, 1.0) + _bce(fake_logits, 0.0)
 
-    def g_loss(self, fake_logits):
+    def g_loss(self, fake_logits, real_logits=None):
         """-log sigmoid(D(G(z))): strong gradients while D rejects the fakes."""
         return _bce(fake_logits, 1.0)

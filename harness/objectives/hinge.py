@@ -15,7 +15,7 @@ class Hinge(Objective):
 
         return tf.reduce_mean(tf.nn.relu(1.0 - real_logits)) + tf.reduce_mean(tf.nn.relu(1.0 + fake_logits))
 
-    def g_loss(self, fake_logits):
+    def g_loss(self, fake_logits, real_logits=None):
         """-D(G(z))."""
         import tensorflow as tf
 

@@ -6,6 +6,10 @@ the data, which makes the GAN's equilibrium locally convergent, and is what
 StyleGAN2 and StudioGAN use. The label is an integer input, so the gradient
 is taken with respect to the image alone.
 
+R2 (`r2_gamma`) is the same penalty on generated images (as D sees them,
+with their labels); R3GAN (Huang et al. 2024) pairs it with R1 under the
+relativistic objective. Both follow one schedule.
+
 Lazy regularisation (Karras et al. 2020): with `every` = k > 1 the penalty is
 computed on every k-th step only and multiplied by k, so it costs 1/k as much
 and weighs the same on average. The step builder compiles the step with and
@@ -21,15 +25,16 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class R1:
-    gamma: float
+    gamma: float  # on real images (R1)
     every: int = 1
+    r2_gamma: float = 0.0  # the same penalty on generated images, as D sees them (R2; R3GAN uses both)
 
     def due(self, step: int) -> bool:
         """Whether the D update of (0-based) `step` carries the penalty."""
         return step % self.every == 0
 
-    def logits_and_penalty(self, discriminator, images, labels):
-        """(D's float32 logits on the real images, the weighted penalty to add to D's loss)."""
+    def logits_and_penalty(self, discriminator, images, labels, gamma: float | None = None):
+        """(D's float32 logits on the images, the weighted penalty to add to D's loss); gamma defaults to R1's."""
         import tensorflow as tf
 
         with tf.GradientTape() as tape:
@@ -38,7 +43,8 @@ class R1:
         # The gradient of a batch of logits is that of their sum: each image's own gradient, as they are
         # independent given D's weights (batch norm couples them slightly; StyleGAN2 has none in D).
         grad = tf.cast(tape.gradient(logits, images), tf.float32)
-        return logits, (0.5 * self.gamma * self.every) * squared_gradient_norm(grad)
+        gamma = self.gamma if gamma is None else gamma
+        return logits, (0.5 * gamma * self.every) * squared_gradient_norm(grad)
 
 
 def squared_gradient_norm(grad):
