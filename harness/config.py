@@ -32,6 +32,7 @@ SPLITS = ("train", "all")
 EVAL_PROTOCOLS = ("paper", "full")
 REFERENCE_SPLITS = ("", "train", "val", "test", "all")
 SQRT_METHODS = ("eigh", "sqrtm")
+RESIZES = ("tf1-bilinear", "clean")  # 64 -> 299 for Inception (harness.fid.extractor)
 
 
 @dataclass
@@ -303,7 +304,7 @@ def validate(cfg: RunConfig) -> RunConfig:
     _check(not metrics.unknown(requested), "eval.metrics", e.metrics,
            f"may only list {', '.join(metrics.registered())} (or the groups {', '.join(metrics.groups())})")
     _check(e.k >= 1, "eval.k", e.k, "must be >= 1")
-    _check(e.resize in ("tf1-bilinear", "clean"), "eval.resize", e.resize, "must be tf1-bilinear or clean")
+    _check(e.resize in RESIZES, "eval.resize", e.resize, f"must be one of {', '.join(RESIZES)}")
     _check(e.draw >= 0, "eval.draw", e.draw, "must be >= 0 (0: the run's fixed evaluation latents)")
     _check(e.n > e.k or not any("eval.k" in metrics.get(m).settings for m in requested), "eval.n", e.n,
            f"must be larger than eval.k = {e.k} for precision, recall, density and coverage")

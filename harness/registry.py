@@ -118,4 +118,23 @@ def summary(cfg: RunConfig) -> str:
     d_f = "-".join(map(str, scaled(m.d.filters, m.width)))
     return (f"G {g_f} k{m.g.kernel_size} norm={m.g.norm} label={m.g.label} | "
             f"D {d_f} k{m.d.kernel_size} norm={m.d.norm} label={m.d.label} | "
-            f"loss={t.loss} lr={t.lr_g:g}/{t.lr_d:g} batch={t.batch_size}")
+            f"loss={t.loss} lr_g={t.lr_g:g} lr_d={t.lr_d:g} batch={t.batch_size}")
+
+
+BASELINE = "paper_dcgan"
+_NOT_SETTINGS = ("variant", "description", "profile")
+
+
+def changes(cfg: RunConfig, baseline: str = BASELINE) -> list[str]:
+    """Every configuration key `cfg` sets differently from the baseline variant, as KEY=VALUE (the keys
+    `--set` takes): `harness variants` shows all of them, so two variants never look alike when they differ."""
+    from harness.config import flatten
+
+    base = flatten(build_config(baseline))
+    out = []
+    for key, value in flatten(cfg).items():
+        if key not in _NOT_SETTINGS and base.get(key) != value:
+            shown = ",".join(map(str, value)) if isinstance(value, list) else f"{value:g}" \
+                if isinstance(value, float) else str(value)
+            out.append(f"{key}={shown}")
+    return out

@@ -71,3 +71,79 @@ def test_first_line_is_the_harness_own_without_tensorflow_banner(tmp_path):
     listed = subprocess.run([sys.executable, "-m", "harness", "variants"], capture_output=True, text=True, env=env,
                             timeout=300)
     assert listed.returncode == 0 and listed.stderr == "" and listed.stdout.startswith("variant ")
+
+
+def test_version_and_the_exit_codes_in_the_top_level_help():
+    from importlib.metadata import version
+
+    result = harness("--version")
+    assert result.returncode == 0 and result.stdout.strip() == f"harness {version('harness')}"
+    top = harness("--help").stdout
+    codes = top[top.index("exit codes:"):]
+    for code in ("0 ", "1 ", "2 ", "3 ", "70 ", "130 "):
+        assert f"\n  {code}" in codes, codes
+    assert "a sweep cell failed" in codes and "internal error" in codes
+
+
+def _subcommands(parser, prefix=()):
+    import argparse
+
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield prefix + (name,), sub
+                yield from _subcommands(sub, prefix + (name,))
+
+
+def test_every_subcommand_has_a_description_an_example_and_choices_for_fixed_sets():
+    from harness.cli import build_parser
+
+    fixed = {"--profile", "--precision", "--executor", "--format", "--protocol", "--resize", "--sqrt", "--source",
+             "--split"}
+    seen = set()
+    for path, sub in _subcommands(build_parser()):
+        text = sub.format_help()
+        assert sub.description and sub.description.endswith("."), path
+        assert "example:\n  harness " + " ".join(path) in text, (path, text)
+        for action in sub._actions:
+            for option in set(action.option_strings) & fixed:
+                seen.add(option)
+                assert action.choices, f"harness {' '.join(path)} {option} has no choices"
+                assert all(str(c) in text for c in action.choices)
+        assert "(default: None)" not in text and "(default: [])" not in text, path
+    assert seen == fixed
+
+
+def test_an_internal_error_is_not_the_failed_cell_code(monkeypatch, capsys):
+    from harness import cli
+
+    def broken(args):
+        raise ZeroDivisionError("a bug")
+
+    monkeypatch.delenv("HARNESS_DEBUG", raising=False)
+    monkeypatch.setitem(cli.COMMANDS, "profiles", broken)
+    assert cli.main(["profiles"]) == cli.INTERNAL_ERROR == 70
+    assert capsys.readouterr().err.strip() == ("harness: internal error: ZeroDivisionError: a bug (rerun with "
+                                               "HARNESS_DEBUG=1 for a traceback)")
+
+
+def test_variants_show_every_setting_they_change_within_100_columns():
+    result = harness("variants")
+    assert result.returncode == 0
+    assert max(len(line) for line in result.stdout.splitlines()) <= 100
+    blocks = result.stdout.split("\n")
+    text = " ".join(line.strip() for line in blocks)
+    assert "changes: train.augment=diffaugment" in text  # diffaugment no longer looks like paper_dcgan
+    assert "changes: eval.protocol=full, eval.sample_sizes=100,250,500,1000,full" in text
+    assert "changes: train.lr_g=0.0001, train.lr_d=0.0004" in text  # which rate is G's and which D's
+    assert "the baseline: G 512-256-128-64-32" in text
+
+
+def test_license_and_citation_files():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    assert (root / "LICENSE").read_text().startswith("MIT License")
+    citation = (root / "CITATION.cff").read_text()
+    for words in ("cff-version: 1.2.0", "EuroSAT", "Helber", "references:", "license: MIT"):
+        assert words in citation, words

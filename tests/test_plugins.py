@@ -50,7 +50,7 @@ def test_cli_lists_plugin_variants(tmp_path):
 
     (tmp_path / "mine.py").write_text(PLUGIN)
     result = harness("--plugins", str(tmp_path), "variants", "my_*")
-    assert result.returncode == 0 and "my_slow_d" in result.stdout and "lr=0.0002/0.0001" in result.stdout
+    assert result.returncode == 0 and "my_slow_d" in result.stdout and "changes: train.lr_d=0.0001" in result.stdout
     assert harness("variants", "my_*").returncode == 2  # not without the folder
     (tmp_path / "bad.py").write_text("raise RuntimeError('boom')\n")
     assert_one_line_error(harness("--plugins", str(tmp_path), "variants"), "bad.py: failed to load", "boom")
