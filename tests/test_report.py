@@ -266,3 +266,35 @@ def test_runs_pooled_across_a_setting_are_named():
                           {**run("c", 2), "config": {"seed": 2}}])  # an older run without the keys
     [note] = _pooled_configurations(Results(mixed, pd.DataFrame(), pd.DataFrame(), []))
     assert "paper_dcgan differ in train.precision (float32, mixed_bfloat16)" in note and "eval.n" not in note
+
+
+def test_paired_power_matches_the_hand_computation():
+    """Two-sided paired t at alpha 0.05: power 0.8031 for a standardised difference of 1 with 10 pairs, and 10,
+    34 and 199 pairs for differences of 1, 0.5 and 0.2 sd (Cohen 1988; the values G*Power prints). By hand for
+    n = 10, delta = sd = 1: the noncentral t with 9 df and noncentrality sqrt(10) beyond +-t_0.975,9 = 2.262."""
+    crit = sps.t.ppf(0.975, 9)
+    assert crit == pytest.approx(2.2622, abs=1e-4)
+    by_hand = sps.nct.sf(crit, 9, np.sqrt(10)) + sps.nct.cdf(-crit, 9, np.sqrt(10))
+    assert stats.paired_power(10, 1.0, 1.0, 0.05) == pytest.approx(by_hand, rel=1e-12)
+    assert stats.paired_power(10, 1.0, 1.0, 0.05) == pytest.approx(0.8031, abs=1e-4)
+    assert stats.paired_power(10, 2.0, 2.0, 0.05) == pytest.approx(0.8031, abs=1e-4)  # only delta / sd counts
+    assert [stats.pairs_needed(d, 1.0, 0.05) for d in (1.0, 0.5, 0.2)] == [10, 34, 199]
+    detectable = stats.detectable_difference(10, 1.0, 0.05)
+    assert stats.paired_power(10, detectable, 1.0, 0.05) == pytest.approx(0.8, abs=1e-6)
+    assert 0.99 < detectable < 1.0  # 10 pairs give a little over 80% at exactly 1 sd
+    assert np.isnan(stats.detectable_difference(1, 1.0, 0.05)) and np.isnan(stats.pairs_needed(0.0, 1.0, 0.05))
+
+
+def test_comparison_says_what_the_seeds_can_detect(results):
+    from harness.report import collect, tables
+
+    cmp = tables.comparison(collect.collect(results), "fid").set_index("variant")
+    # paper_dcgan offsets 0, 10, 4; spectral_norm -30, -22, -27: differences -30, -32, -31 (sd 1).
+    sn = cmp.loc["spectral_norm"]
+    assert sn["sd of differences"] == pytest.approx(1.0)
+    assert sn["power level"] == "alpha 0.05/2"
+    assert sn["detectable (80% power)"] == pytest.approx(stats.detectable_difference(3, 1.0, 0.025))
+    assert sn["seeds for observed difference"] == 2  # 31 sd apart: two seeds would do
+    ttur = cmp.loc["ttur"]  # differences 1, 2, -1: mean 0.67, sd 1.53 -> needs many more seeds
+    assert ttur["seeds for observed difference"] == stats.pairs_needed(2 / 3, np.std([1, 2, -1], ddof=1), 0.025)
+    assert ttur["seeds for observed difference"] > 20 and ttur["detectable (80% power)"] > 3

@@ -196,12 +196,13 @@ def comparison(results: Results, metric: str, baseline: str = BASELINE, *,
             t = stats.paired_test(base_vals, dict(zip(g["seed"], g["value"])))
             rows.append({"variant": group, "baseline": base, "pairs": t["n"],
                          "seeds": ",".join(str(s) for s in t["seeds"]),
-                         f"{metric} difference": t["difference"], "ci95": t["ci"], "p": t["p"]})
+                         f"{metric} difference": t["difference"], "ci95": t["ci"], "p": t["p"], "sd": t["sd"]})
     if not rows:
         return pd.DataFrame()
     out = pd.DataFrame(rows)
     out["p (Holm)"] = stats.holm(out["p"].tolist())
     out["test"] = np.where(out["pairs"] >= 2, "paired t-test", "fewer than 2 paired seeds: no test")
+    _add_power(out, f"{metric} difference")
     # A difference smaller than what re-drawing the samples alone moves it is inconclusive, whatever p says.
     spread = spreads(results, metric, settings or "")
     sd = dict(zip(spread["variant"], spread["sd over draws"])) if not spread.empty else {}
@@ -210,6 +211,21 @@ def comparison(results: Results, metric: str, baseline: str = BASELINE, *,
     out["beyond sampling spread"] = [("" if not np.isfinite(n) else ("yes" if abs(d) > n else "no: inconclusive"))
                                      for n, d in zip(noise, out[f"{metric} difference"])]
     return out
+
+
+def _add_power(out: pd.DataFrame, difference: str, alpha: float = 0.05) -> None:
+    """What the seeds in hand can decide, beside each paired comparison: the smallest difference they detect with
+    80% power, and how many seeds the observed difference would need (the paired sd taken as it is). Level
+    alpha / m, the strictest step of Holm's procedure over the m variants tested, so a difference that size is
+    detected whatever the other variants' p-values."""
+    tested = int((out["pairs"] >= 2).sum())
+    level = alpha / max(tested, 1)
+    out["sd of differences"] = out.pop("sd")
+    out["detectable (80% power)"] = [stats.detectable_difference(n, sd, level)
+                                     for n, sd in zip(out["pairs"], out["sd of differences"])]
+    out["seeds for observed difference"] = [stats.pairs_needed(d, sd, level)
+                                            for d, sd in zip(out[difference], out["sd of differences"])]
+    out["power level"] = f"alpha {alpha:g}/{max(tested, 1)}"
 
 
 def runs_table(results: Results) -> pd.DataFrame:
