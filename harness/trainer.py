@@ -141,6 +141,13 @@ class GAN:
         if self.standing is not None:
             self.standing.refresh()
 
+    def exportable(self):
+        """The sampler as plain Keras layers (harness.models.plain_copy): generator.keras loads without the harness."""
+        from harness.models import plain_copy
+
+        with _dtype_policy(self.precision):
+            return plain_copy(self.sampler, self.cfg.model)
+
     def state(self) -> dict[str, list]:
         groups = {
             "g": self.generator.weights,
@@ -276,7 +283,7 @@ class Trainer:
         with clock("export"):
             if epoch < first_epoch:  # a finished run resumed: no epoch end has refreshed the sampler yet
                 gan.refresh_sampler()
-            atomicio.write_with(run.generator_path, gan.sampler.save)
+            atomicio.write_with(run.generator_path, gan.exportable().save)
 
     # Epoch-end work, in order ---------------------------------------------
     def _refresh_sampler(self, ctx: "_EpochContext") -> None:

@@ -40,9 +40,12 @@ def test_width_multiplier_scales_every_layer():
 
 
 def test_exported_generator_loads_without_harness(tmp_path):
+    """What the trainer exports (harness.models.plain_copy of the sampler) loads with Keras alone."""
+    from harness.models import plain_copy
+
     cfg = runner.resolve("paper_dcgan", profile="smoke")
     g = build_generator(cfg.model)
-    g.save(tmp_path / "g.keras")
+    plain_copy(g, cfg.model).save(tmp_path / "g.keras")
     code = (
         "import sys, numpy as np, keras\n"
         "m = keras.models.load_model(sys.argv[1])\n"
@@ -55,3 +58,49 @@ def test_exported_generator_loads_without_harness(tmp_path):
                          cwd=tmp_path)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip().endswith("ok")
+
+
+def test_fused_batch_norm_computes_what_keras_batch_norm_computes():
+    """The fused kernel is a faster formulation, not another computation: the same output, gradients and moving
+    statistics as Keras's BatchNormalization with the same weights, up to float rounding."""
+    import keras
+    import tensorflow as tf
+
+    from harness.models import FusedBatchNormalization
+
+    rng = np.random.default_rng(0)
+    x = tf.constant(rng.normal(0.5, 2.0, (16, 8, 8, 6)).astype(np.float32))
+    layers = [kind(momentum=0.9, epsilon=1e-5) for kind in (keras.layers.BatchNormalization, FusedBatchNormalization)]
+    for layer in layers:
+        layer.build(x.shape)
+    layers[0].set_weights([rng.normal(1, 0.1, 6).astype(np.float32), rng.normal(0, 0.1, 6).astype(np.float32),
+                           rng.normal(0, 0.1, 6).astype(np.float32), rng.uniform(0.5, 2, 6).astype(np.float32)])
+    layers[1].set_weights(layers[0].get_weights())
+    results = []
+    for layer in layers:
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = layer(x, training=True)
+            loss = tf.reduce_sum(tf.sin(y))
+        grads = tape.gradient(loss, [x, layer.gamma, layer.beta])
+        results.append([y, *grads, layer.moving_mean, layer.moving_variance, layer(x, training=False)])
+    for name, plain, fused in zip(["output", "d/dx", "d/dgamma", "d/dbeta", "moving mean", "moving variance",
+                                   "inference output"], *results):
+        np.testing.assert_allclose(np.asarray(fused), np.asarray(plain), rtol=2e-5, atol=2e-5, err_msg=name)
+
+
+def test_exported_generator_is_plain_keras_with_the_same_weights():
+    from harness import config
+    from harness.models import FusedBatchNormalization, plain_copy
+
+    cfg = config.RunConfig().model
+    cfg.width = 0.125
+    g = build_generator(cfg, seed=3)
+    assert any(isinstance(layer, FusedBatchNormalization) for layer in g.layers)
+    plain = plain_copy(g, cfg)
+    assert not any(isinstance(layer, FusedBatchNormalization) for layer in plain.layers)
+    noise = np.random.default_rng(1).standard_normal((4, cfg.g.noise_dim)).astype(np.float32)
+    labels = np.arange(4, dtype=np.int32)
+    for training in (False, True):
+        np.testing.assert_allclose(np.asarray(plain([noise, labels], training=training)),
+                                   np.asarray(g([noise, labels], training=training)), rtol=1e-5, atol=1e-5)
