@@ -147,3 +147,32 @@ def test_license_and_citation_files():
     citation = (root / "CITATION.cff").read_text()
     for words in ("cff-version: 1.2.0", "EuroSAT", "Helber", "references:", "license: MIT"):
         assert words in citation, words
+
+
+def test_command_reference_page_is_the_parsers_help():
+    """docs/cli.md is generated from the parser (python -m harness.clidoc > docs/cli.md): it cannot drift."""
+    from pathlib import Path
+
+    from harness import clidoc
+
+    page = Path(__file__).resolve().parents[1] / "docs" / "cli.md"
+    assert page.read_text() == clidoc.markdown(), "docs/cli.md is stale: python -m harness.clidoc > docs/cli.md"
+
+
+def test_every_relative_link_in_the_readme_and_docs_resolves():
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    pages = [root / "README.md", root / "CHANGELOG.md"] + sorted((root / "docs").glob("*.md"))
+    broken = []
+    for page in pages:
+        text = re.sub(r"```.*?```", "", page.read_text(), flags=re.S)  # code blocks hold no links
+        for target in re.findall(r"\]\(([^)\s]+)\)", text):
+            if re.match(r"[a-z]+:", target) or target.startswith("#"):
+                continue
+            path = target.split("#", 1)[0]
+            if not (page.parent / path).exists():
+                broken.append(f"{page.relative_to(root)}: {target}")
+    assert not broken, broken
+    assert len((root / "README.md").read_text().splitlines()) <= 250
