@@ -100,6 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     _run_parser(sub)
     _classifier_parsers(sub)
     _report_parser(sub)
+    _transfer_parser(sub)
     _sweep_parser(sub)
     _eval_parser(sub)
     _fid_parser(sub)
@@ -157,6 +158,16 @@ def _report_parser(sub) -> None:
     rep.add_argument("--no-floor", action="store_true",
                      help="skip the real-vs-real FID floor (it runs Inception on 2N real images per class, once)")
     _data_arg(rep)
+
+
+def _transfer_parser(sub) -> None:
+    tr = _command(sub, "transfer", "do one budget's conclusions hold at another? two reports' paired comparisons "
+                  "side by side, with a verdict per variant and metric",
+                  "harness transfer docs/evidence/bench docs/evidence/long --out docs/evidence/long")
+    tr.add_argument("first", metavar="REPORT_A", help="a `harness report` folder (the cheap budget)")
+    tr.add_argument("second", metavar="REPORT_B", help="a `harness report` folder (the expensive budget)")
+    tr.add_argument("--labels", default="bench,long", help="the two budgets' names in the table")
+    tr.add_argument("--out", metavar="DIR", help="also write transfer.csv and transfer.md here")
 
 
 def _sweep_parser(sub) -> None:
@@ -398,6 +409,25 @@ def cmd_report(args) -> int:
     return 0
 
 
+def cmd_transfer(args) -> int:
+    from harness import atomicio
+    from harness.report import transfer
+
+    labels = tuple(x.strip() for x in args.labels.split(","))
+    if len(labels) != 2 or not all(labels):
+        raise HarnessError(f"--labels {args.labels!r}: expected two names, e.g. bench,long")
+    table = transfer.transfer(Path(args.first), Path(args.second), labels)
+    if table.empty:
+        raise HarnessError(f"{args.first} and {args.second} compare no variant on the same metric")
+    text = transfer.markdown(table, labels)
+    print(text, end="")
+    if args.out:
+        out = Path(args.out)
+        atomicio.write_text(out / "transfer.csv", table.to_csv(index=False))
+        atomicio.write_text(out / "transfer.md", text)
+    return 0
+
+
 def cmd_sweep(args) -> int:
     from collections import Counter
 
@@ -495,7 +525,7 @@ def cmd_fid(args) -> int:
 COMMANDS = {"data": cmd_data, "variants": cmd_variants, "profiles": cmd_profiles, "config": cmd_config,
             "run": cmd_run, "generate": cmd_generate,
             "eval": cmd_eval, "fid": cmd_fid, "sweep": cmd_sweep, "classifier": cmd_classifier,
-            "report": cmd_report}
+            "report": cmd_report, "transfer": cmd_transfer}
 
 
 # Commands that load TensorFlow (the others never import it).

@@ -298,3 +298,37 @@ def test_comparison_says_what_the_seeds_can_detect(results):
     ttur = cmp.loc["ttur"]  # differences 1, 2, -1: mean 0.67, sd 1.53 -> needs many more seeds
     assert ttur["seeds for observed difference"] == stats.pairs_needed(2 / 3, np.std([1, 2, -1], ddof=1), 0.025)
     assert ttur["seeds for observed difference"] > 20 and ttur["detectable (80% power)"] > 3
+
+
+def _comparison_csv(folder, file, column, rows):
+    folder.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame([{"variant": v, "baseline": "paper_dcgan", "pairs": n, column: d, "ci95": ci, "p": p,
+                   "p (Holm)": p} for v, d, ci, p, n in rows]).to_csv(folder / file, index=False)
+
+
+def test_transfer_pairs_two_budgets_and_says_what_held(tmp_path, capsys):
+    from harness.report import transfer
+
+    bench, long = tmp_path / "bench", tmp_path / "long"
+    _comparison_csv(bench, "label-fidelity-vs-baseline.csv", "label_fidelity difference",
+                    [("modern", 0.20, 0.1, 0.01, 5), ("no_bn", -0.17, 0.05, 0.003, 5), ("emb", 0.02, 0.06, 0.5, 5),
+                     ("only_bench", 0.1, 0.1, 0.2, 5)])
+    _comparison_csv(long, "label-fidelity-vs-baseline.csv", "label_fidelity difference",
+                    [("modern", 0.30, 0.1, 0.001, 3), ("no_bn", 0.10, 0.05, 0.02, 3), ("emb", 0.05, 0.2, 0.6, 3)])
+    _comparison_csv(bench, "fid-vs-baseline.csv", "fid difference", [("modern", -8.8, 36.0, 0.54, 5)])
+    _comparison_csv(long, "fid-vs-baseline.csv", "fid difference", [("modern", -40.0, 20.0, 0.01, 3)])
+    table = transfer.transfer(bench, long).set_index(["variant", "metric"])
+    assert table.loc[("modern", "label fidelity"), "verdict"] == "held"
+    assert table.loc[("no_bn", "label fidelity"), "verdict"] == "reversed"
+    assert not table.loc[("no_bn", "label fidelity"), "same sign"]
+    assert table.loc[("emb", "label fidelity"), "verdict"] == "undecided"
+    assert table.loc[("modern", "Inception FID"), "verdict"] == "appeared"
+    assert ("only_bench", "label fidelity") not in table.index  # compared at one budget only
+    assert table.loc[("modern", "label fidelity"), "pairs long"] == 3
+    assert transfer.verdict(0.2, 0.01, 0.1, 0.3) == "lost"
+    code = main(["transfer", str(bench), str(long), "--out", str(tmp_path / "out")])
+    out = capsys.readouterr().out
+    assert code == 0 and "| modern | label fidelity | +0.2 ± 0.1 (p = 0.01, 5 pairs) | +0.3 ± 0.1 (p = 0.001, 3 pairs) " \
+        "| yes | held |" in out
+    assert (tmp_path / "out" / "transfer.csv").is_file() and (tmp_path / "out" / "transfer.md").read_text() == out
+    assert main(["transfer", str(bench), str(tmp_path)]) == 2  # not a report folder: one line, exit 2

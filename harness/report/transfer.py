@@ -1,0 +1,83 @@
+"""Do conclusions at one budget hold at another? The paired comparisons of two reports, side by side.
+
+Cheap benchmarks are useful only where their ranking predicts the expensive one. Given two `harness report`
+folders made over the same variants at two budgets (e.g. `bench` and `long`), this pairs, for each variant and
+each headline metric, the difference against the baseline at both (its 95% CI, Holm's p and pairs) and says
+whether they agree: "held" (significant at both, same sign), "reversed" (significant at both, opposite signs),
+"lost" (significant only at the first), "appeared" (only at the second), "undecided" (at neither: see the
+report's detectable-difference column for whether that means "no difference" or "too few seeds").
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from harness.errors import RunError
+
+# (shown name, the report's comparison file, its difference column)
+HEADLINE = [
+    ("label fidelity", "label-fidelity-vs-baseline.csv", "label_fidelity difference"),
+    ("domain FID", "domain-fid-vs-baseline.csv", "domain_fid difference"),
+    ("domain precision", "domain-precision-k5-vs-baseline.csv", "domain_precision difference"),
+    ("Inception FID", "fid-vs-baseline.csv", "fid difference"),
+    ("KID", "kid-vs-baseline.csv", "kid difference"),
+    ("Inception precision", "precision-k5-vs-baseline.csv", "precision difference"),
+]
+ALPHA = 0.05
+
+
+def verdict(first_difference: float, first_p: float, second_difference: float, second_p: float,
+            alpha: float = ALPHA) -> str:
+    """How a conclusion at the first budget fares at the second (p: Holm-adjusted)."""
+    first, second = bool(first_p < alpha), bool(second_p < alpha)
+    if first and second:
+        return "held" if (first_difference > 0) == (second_difference > 0) else "reversed"
+    if first:
+        return "lost"
+    return "appeared" if second else "undecided"
+
+
+def _comparisons(report: Path, name: str, file: str, column: str) -> pd.DataFrame | None:
+    path = report / file
+    if not path.is_file():
+        return None
+    frame = pd.read_csv(path)
+    missing = {"variant", column, "ci95", "p (Holm)", "pairs"} - set(frame.columns)
+    if missing:
+        raise RunError(f"{path}: not a report's comparison table (lacks {', '.join(sorted(missing))})")
+    return frame.rename(columns={column: "difference"})[["variant", "difference", "ci95", "p (Holm)", "pairs"]]
+
+
+def transfer(first: Path, second: Path, labels: tuple[str, str] = ("bench", "long")) -> pd.DataFrame:
+    """One row per (variant, metric) that both reports compare with the baseline."""
+    first, second = Path(first), Path(second)
+    for folder in (first, second):
+        if not any((folder / file).is_file() for _, file, _ in HEADLINE):
+            raise RunError(f"{folder}: no comparison tables of a `harness report` here")
+    rows = []
+    a, b = labels
+    for name, file, column in HEADLINE:
+        one, two = _comparisons(first, name, file, column), _comparisons(second, name, file, column)
+        if one is None or two is None:
+            continue
+        for _, x in one.merge(two, on="variant", suffixes=(f" {a}", f" {b}")).iterrows():
+            rows.append({"variant": x["variant"], "metric": name,
+                         **{f"{col} {lab}": x[f"{col} {lab}"] for lab in labels
+                            for col in ("difference", "ci95", "p (Holm)", "pairs")},
+                         "same sign": bool((x[f"difference {a}"] > 0) == (x[f"difference {b}"] > 0)),
+                         "verdict": verdict(x[f"difference {a}"], x[f"p (Holm) {a}"], x[f"difference {b}"],
+                                            x[f"p (Holm) {b}"])})
+    return pd.DataFrame(rows)
+
+
+def markdown(table: pd.DataFrame, labels: tuple[str, str] = ("bench", "long")) -> str:
+    """The table as Markdown: each budget's difference ± CI (Holm p, pairs), then sign and verdict."""
+    def cell(r, lab):
+        return (f"{r[f'difference {lab}']:+.3g} ± {r[f'ci95 {lab}']:.2g} "
+                f"(p = {r[f'p (Holm) {lab}']:.2g}, {int(r[f'pairs {lab}'])} pairs)")
+    lines = [f"| variant | metric | {labels[0]} | {labels[1]} | same sign | verdict |", "|---|---|---|---|---|---|"]
+    lines += [f"| {r['variant']} | {r['metric']} | {cell(r, labels[0])} | {cell(r, labels[1])} | "
+              f"{'yes' if r['same sign'] else 'no'} | {r['verdict']} |" for _, r in table.iterrows()]
+    return "\n".join(lines) + "\n"
