@@ -27,6 +27,7 @@ def _columns(width: str):
 
 
 def _subcommands(parser: argparse.ArgumentParser, prefix: tuple[str, ...] = ()):
+    """(path of names, parser) of every subcommand, depth first (`data fetch` after `data`)."""
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
             for name, sub in action.choices.items():

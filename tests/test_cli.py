@@ -85,18 +85,9 @@ def test_version_and_the_exit_codes_in_the_top_level_help():
     assert "a sweep cell failed" in codes and "internal error" in codes
 
 
-def _subcommands(parser, prefix=()):
-    import argparse
-
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            for name, sub in action.choices.items():
-                yield prefix + (name,), sub
-                yield from _subcommands(sub, prefix + (name,))
-
-
 def test_every_subcommand_has_a_description_an_example_and_choices_for_fixed_sets():
     from harness.cli import build_parser
+    from harness.clidoc import _subcommands
 
     fixed = {"--profile", "--precision", "--executor", "--format", "--protocol", "--resize", "--sqrt", "--source",
              "--split"}
