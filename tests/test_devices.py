@@ -94,6 +94,16 @@ def _assert_same_computation_up_to_rounding(a, b, za, zb, *, lr=2e-4, batch=16):
       t steps the two runs' weights differ by at most 2 * lr * t (measured:
       2.0e-4, one flipped update, in the generator's first layer). Optimizer
       moments are not compared: they follow from the weights' trajectory.
+    - Batch norm's moving statistics are no Adam update: each step adds 0.1 of
+      the batch's statistics, which follow the activations, so they drift
+      apart with the trajectory. On one device batch norm runs through the
+      fused kernel, on two through Keras's synchronised moments (the fused one
+      cannot synchronise): the same statistics up to rounding, but another
+      rounding. Measured after 5 steps on an AMD EPYC (family 25): about
+      5e-3 of the array's largest value, both between the fused and Keras's
+      layer on one device and between one and two devices. They are held to
+      2e-2 of it;
+      unsynchronised statistics are caught sharper by the step-1 losses above.
     """
     losses, accuracies = slice(0, 2), slice(2, 4)
     np.testing.assert_allclose(a[0, losses], b[0, losses], rtol=1e-5, err_msg="step 1 losses")
@@ -102,8 +112,24 @@ def _assert_same_computation_up_to_rounding(a, b, za, zb, *, lr=2e-4, batch=16):
     assert np.abs(a[:, accuracies] - b[:, accuracies]).max() <= 1 / batch + 1e-9
     assert za.files == zb.files
     steps = len(a)
+    moving = _moving_statistics()
     for key in (k for k in za.files if k.split("/")[0] in ("g", "d")):
-        np.testing.assert_allclose(za[key], zb[key], rtol=0, atol=2 * lr * steps, err_msg=key)
+        if key in moving:
+            scale = np.abs(zb[key]).max()  # means near 0 make a per-element relative bound meaningless
+            np.testing.assert_allclose(za[key], zb[key], rtol=0, atol=2e-2 * scale, err_msg=key)
+        else:
+            np.testing.assert_allclose(za[key], zb[key], rtol=0, atol=2 * lr * steps, err_msg=key)
+
+
+def _moving_statistics() -> set[str]:
+    """Checkpoint keys ("g/0012", ...) of the smoke paper_dcgan's batch-norm moving means and variances."""
+    from harness.models import build_discriminator, build_generator
+
+    cfg = runner.resolve("paper_dcgan", profile="smoke")
+    out = set()
+    for group, model in (("g", build_generator(cfg.model)), ("d", build_discriminator(cfg.model))):
+        out |= {f"{group}/{i:04d}" for i, w in enumerate(model.weights) if "moving_" in w.path}
+    return out
 
 
 def test_bad_device_requests_are_one_line_errors():
