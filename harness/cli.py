@@ -559,7 +559,10 @@ def main(argv: list[str] | None = None) -> int:
     quiet = not os.environ.get("HARNESS_DEBUG") and "TF_CPP_MIN_LOG_LEVEL" not in os.environ
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TF's C++ start-up chatter hides our own messages
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # --help, --version, or a bad argument (its one line already printed): a return code
+        return exc.code if isinstance(exc.code, int) else 0
     if quiet and args.command in TENSORFLOW_COMMANDS and "tensorflow" not in sys.modules:
         _import_tensorflow_quietly()
     try:

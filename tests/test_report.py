@@ -158,7 +158,7 @@ def test_cli_report_and_its_errors(results, tmp_path, capsys):
     empty.mkdir()
     for argv, message in (([str(empty)], "no runs to report"),
                           ([str(tmp_path / "missing")], "no such results folder"),
-                          ([str(results), "--format", "pdf"], "--format 'pdf'"),
+                          ([str(results), "--format", "pdf"], "argument --format: invalid choice: 'pdf'"),
                           ([str(results), "--variants", "nothing*"], "matches no run")):
         assert main(["report", *argv, "--no-floor"]) == 2
         err = capsys.readouterr().err
