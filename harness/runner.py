@@ -90,7 +90,8 @@ def run(cfg: RunConfig, *, data=None, out: Path | str | None = None, run_id: str
         "machine": devices_mod.machine(),
         "replicas": str(strategy.num_replicas_in_sync),
     }
-    if rd.path.exists() and not rd.exists() and any(p.name not in (".lock", ".tables.lock") for p in rd.path.iterdir()):
+    locks = (rd.lock_path.name, rd.tables_lock_path.name)
+    if rd.path.exists() and not rd.exists() and any(p.name not in locks for p in rd.path.iterdir()):
         raise RunError(f"{rd.path}: exists and is not a run folder; choose another --run-id or --out")
     rd.path.mkdir(parents=True, exist_ok=True)
     with rd.lock():

@@ -159,8 +159,8 @@ def _registered_tables(res, floor_values, floor_n) -> list[tuple]:
             cmp = tables.comparison(res, output.name, settings=settings)
             compared.append((f"{slug}-vs-baseline", cmp, cmp, f"{shown} against the baseline ({tables.BASELINE}), "
                              "by seed", f"Difference = variant − baseline in the class mean ({better}), paired by "
-                             "seed; p from a paired t-test, Holm-corrected across the variants compared. 'detectable (80% power)': "
-                             "the smallest true difference these pairs detect 80% of the time at alpha 0.05/m "
+                             "seed; p from a paired t-test, Holm-corrected across the variants compared. "
+                             "'detectable (80% power)': the smallest true difference these pairs detect 80% of the time at alpha 0.05/m "
                              "(Holm's strictest step, m variants tested), given the paired sd; 'seeds for observed "
                              "difference': how many seeds the observed difference would need for that, if the "
                              "paired sd holds. A non-significant difference below the detectable one means 'too "
