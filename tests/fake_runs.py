@@ -1,4 +1,5 @@
-"""Run folders in the harness's own format with known values, for the tests of what reads them (no training)."""
+"""Run folders in the harness's own format with known values, for the tests of what reads them (no training), and
+the damage a full disk does to a file."""
 
 from __future__ import annotations
 
@@ -45,3 +46,12 @@ def write_run(root: Path, variant: str, seed: int, *, status="done", epochs=2, o
     images.save_png(rd.sample_path(epochs), grid)
     rd.set_status(status)
     return rd
+
+
+def cut_mid_line(path, share=0.5):
+    """Keep the first `share` of the file's bytes, ending inside a line (as a full disk leaves a file)."""
+    data = path.read_bytes()
+    keep = int(len(data) * share)
+    while data[keep - 1:keep] == b"\n":
+        keep -= 1
+    path.write_bytes(data[:keep])

@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 from conftest import make_files, write_zip
-from fake_runs import write_run
+from fake_runs import cut_mid_line, write_run
 
 
 # Setups: each writes its input under `tmp` ------------------------------------
@@ -54,23 +54,18 @@ def _images(tmp: Path) -> None:
     np.savez(tmp / "a.npz", images=rng.integers(0, 256, (4, 64, 64, 3), dtype=np.uint8))
 
 
-def _cut(path: Path) -> None:
-    data = path.read_bytes()
-    path.write_bytes(data[:len(data) // 2].rstrip(b"\n"))
-
-
 def _run_with_cut_metrics(tmp: Path) -> None:
-    _cut(write_run(tmp, "paper_dcgan", 0).metrics_path)
+    cut_mid_line(write_run(tmp, "paper_dcgan", 0).metrics_path)
 
 
 def _run_with_cut_evaluations(tmp: Path) -> None:
     rd = write_run(tmp, "paper_dcgan", 0)
     rd.append_evaluation({"epoch": 2, "metrics": ["fid"]})
-    _cut(rd.evaluations_path)
+    cut_mid_line(rd.evaluations_path)
 
 
 def _run_with_cut_record(tmp: Path) -> None:
-    _cut(write_run(tmp, "paper_dcgan", 0).config_path)
+    cut_mid_line(write_run(tmp, "paper_dcgan", 0).config_path)
 
 
 SETUPS = {"file": _file, "junk_zip": _junk_zip, "eleven": _eleven_classes, "missing": _missing_class,

@@ -228,12 +228,12 @@ def test_resume_refuses_a_damaged_table_and_touches_nothing(table, reference, eu
     """A resumed run reads its tables to go on writing them: a cut one is refused before anything is written."""
     import shutil
 
+    from fake_runs import cut_mid_line
     from harness.errors import DamagedTable
 
     shutil.copytree(reference.path, tmp_path / "cut")
     rd = RunDir(tmp_path / "cut")
-    data = (rd.path / table).read_bytes()
-    (rd.path / table).write_bytes(data[:len(data) // 2].rstrip(b"\n"))
+    cut_mid_line(rd.path / table)
     rd.set_status("running")  # as a killed run leaves it
     before = {p: p.read_bytes() for p in rd.path.rglob("*") if p.is_file()}
     with pytest.raises(DamagedTable, match=f"{rd.path / table}: damaged table: line \\d+ is cut off"):

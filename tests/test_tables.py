@@ -20,16 +20,7 @@ from harness.errors import DamagedTable
 from harness.report import build
 from harness.rundir import METRIC_COLUMNS, RunDir
 
-from fake_runs import write_run
-
-
-def cut_mid_line(path, share=0.5):
-    """Keep the first `share` of the file's bytes, ending inside a line (as a full disk leaves a file)."""
-    data = path.read_bytes()
-    keep = int(len(data) * share)
-    while data[keep - 1:keep] == b"\n":
-        keep -= 1
-    path.write_bytes(data[:keep])
+from fake_runs import cut_mid_line, write_run
 
 
 def cut_at_line(path, share=0.5):
