@@ -144,3 +144,17 @@ def test_ray_executor_errors_are_one_line(monkeypatch):
         sweep.sweep(sweep.expand("paper_dcgan", "0"), profile="smoke", jobs=0)
     with pytest.raises(ConfigError, match="--address is for --executor ray"):
         sweep.sweep(sweep.expand("paper_dcgan", "0"), profile="smoke", address="auto")
+
+
+def test_jobs_and_threads_follow_the_cores_this_process_may_use(monkeypatch):
+    """Pinned to one core (taskset, a cpuset), the default is one job, not one per core of the machine."""
+    from harness.executors import local
+
+    if not hasattr(local.os, "sched_getaffinity"):
+        pytest.skip("no CPU affinity on this platform")
+    monkeypatch.setattr(local.os, "sched_getaffinity", lambda pid: {3})
+    monkeypatch.setattr(local.os, "cpu_count", lambda: 64)
+    assert local.usable_cores() == 1
+    assert local.default_jobs(10) == 1
+    monkeypatch.setattr(local.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3})
+    assert local.default_jobs(10) == 4 and local.default_jobs(2) == 2

@@ -14,9 +14,17 @@ from harness.errors import ConfigError
 from harness.executors import Outcome, in_grid_order
 
 
+def usable_cores() -> int:
+    """The cores this process may run on: `taskset`, a container's cpuset or a batch scheduler can give it fewer
+    than the machine has, and dividing the machine's count among jobs would oversubscribe them."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
+
+
 def default_jobs(cells: int) -> int:
-    """One single-threaded job per core."""
-    return max(1, min(os.cpu_count() or 1, cells))
+    """One single-threaded job per usable core."""
+    return max(1, min(usable_cores(), cells))
 
 
 def check(plan) -> None:
@@ -36,7 +44,7 @@ def run(cells, run_cell, plan, on_result=None) -> list[Outcome]:
             if on_result:
                 on_result(results[-1])
         return results
-    threads = max(1, (os.cpu_count() or 1) // jobs)
+    threads = max(1, usable_cores() // jobs)
     context = multiprocessing.get_context("spawn")  # TensorFlow does not survive fork
     with cf.ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
         futures = [pool.submit(run_cell, cell, *args, threads) for cell in cells]
