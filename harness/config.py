@@ -27,12 +27,12 @@ D_LABEL_MODES = ("onehot", "embedding", "projection")
 LOSSES = ("bce", "hinge", "relativistic")
 AUGMENTS = ("none", "diffaugment")
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
-EMA_BN = ("average", "recompute")  # harness.ema: the generator average's batch-norm statistics
+EMA_BN = ("average", "recompute")  # harness.train.ema: the generator average's batch-norm statistics
 SPLITS = ("train", "all")
 EVAL_PROTOCOLS = ("paper", "full")
 REFERENCE_SPLITS = ("", "train", "val", "test", "all")
 SQRT_METHODS = ("eigh", "sqrtm")
-RESIZES = ("tf1-bilinear", "clean")  # 64 -> 299 for Inception (harness.fid.extractor)
+RESIZES = ("tf1-bilinear", "clean")  # 64 -> 299 for Inception (harness.evaluate.fid.extractor)
 
 
 @dataclass
@@ -87,10 +87,10 @@ class TrainConfig:
     steps_per_execution: int = 1  # training steps per compiled call (losses fetched once per call)
     precision: str = "float32"  # mixed_float16 (GPUs; loss scaling) or mixed_bfloat16 (native bf16 CPUs/GPUs):
     # half-precision compute, float32 weights, float32 generator output and discriminator logits
-    g_ema: float = 0.0  # decay of the generator's weight average used for sampling (0: off); harness.ema
+    g_ema: float = 0.0  # decay of the generator's weight average used for sampling (0: off); harness.train.ema
     g_ema_rampup: bool = True  # decay min(g_ema, (1 + t) / (10 + t)) after t updates
     g_ema_bn: str = "average"  # the average's batch-norm statistics: averaged, or recomputed for its weights
-    r1_gamma: float = 0.0  # weight of the R1 penalty on real images (0: off); harness.objectives.r1
+    r1_gamma: float = 0.0  # weight of the R1 penalty on real images (0: off); harness.train.objectives.r1
     r2_gamma: float = 0.0  # weight of the same penalty on generated images (0: off); R3GAN pairs it with R1
     r1_every: int = 1  # lazy R1 (and R2): every k-th D step, weighted by k
 
@@ -115,20 +115,21 @@ class LogConfig:
 class EvalConfig:
     """Inception FID/KID of the generator, per class, with fixed latents."""
 
-    metrics: str = "fid,kid"  # comma-separated registered metrics or groups (harness.metrics); "" = off
+    metrics: str = "fid,kid"  # comma-separated registered metrics or groups (harness.evaluate.metrics); "" = off
     every: int = 0  # also evaluate every k epochs (0: only after the last epoch)
     n: int = 500  # generated images per class (and real ones under the "paper" protocol)
     protocol: str = "paper"  # paper: n random reals vs n fakes per class; full: every real of the class
     reference: str = ""  # real images' split: train, val, test or all ("" = the split trained on)
     sample_sizes: str = ""  # e.g. "100,250,500,1000,full": FID against N, FID-infinity, real-vs-real floor
     bootstraps: int = 5
-    sqrt: str = "eigh"  # matrix square root: eigh or sqrtm (see harness.fid.distances)
+    sqrt: str = "eigh"  # matrix square root: eigh or sqrtm (see harness.evaluate.fid.distances)
     jpeg_quality: int = 0  # re-encode generated images as JPEG at this quality first (0: off)
     batch: int = 50
     resize: str = "tf1-bilinear"  # 64 -> 299 for Inception: tf1-bilinear (standard FID) or clean (clean-fid)
     draw: int = 0  # evaluation latents: 0 = the run's fixed draw; k > 0 = another draw (the sampling spread)
     k: int = 5  # nearest neighbours of precision, recall, density, coverage (Naeem et al.: 5; NVIDIA: 3)
-    # EuroSAT domain metrics (harness.metrics: fidelity, domain_distances, ...), judged by the reference classifier:
+    # EuroSAT domain metrics (harness.evaluate.metrics: fidelity, domain_distances, ...), judged by the reference
+    # classifier:
     domain_every: int = 0  # label fidelity + domain FID/KID every k epochs during training (0: off)
     cas_steps: int = 0  # training steps of the train-on-generated classifier (0: the reference recipe's)
     augment_k: str = "10,50,250"  # real images per class in the augmentation-gain experiment
@@ -239,7 +240,8 @@ def _coerce(key: str, raw: Any, current: Any) -> Any:
 
 
 # ---------------------------------------------------------------------------
-# Validation: every rule about what is possible lives here.
+# Validation: every rule about what is possible lives here, except the names that registries in later stages
+# own (eval.metrics: harness.evaluate.metrics.check_config); harness.runs.runner.validate applies both.
 
 
 def scaled(filters: tuple[int, ...], width: float) -> tuple[int, ...]:
@@ -249,94 +251,85 @@ def scaled(filters: tuple[int, ...], width: float) -> tuple[int, ...]:
 
 def validate(cfg: RunConfig) -> RunConfig:
     m, t, d, log = cfg.model, cfg.train, cfg.data, cfg.log
-    _check(cfg.seed >= 0, "seed", cfg.seed, "must be >= 0")
-    _check(m.width > 0, "model.width", m.width, "must be > 0")
+    check(cfg.seed >= 0, "seed", cfg.seed, "must be >= 0")
+    check(m.width > 0, "model.width", m.width, "must be > 0")
     for name, net, norms, labels in (("g", m.g, G_NORMS, G_LABEL_MODES), ("d", m.d, D_NORMS, D_LABEL_MODES)):
-        _check(net.kernel_size >= 1, f"model.{name}.kernel_size", net.kernel_size, "must be >= 1")
-        _check(net.norm in norms, f"model.{name}.norm", net.norm, f"must be one of {', '.join(norms)}")
-        _check(net.label in labels, f"model.{name}.label", net.label, f"must be one of {', '.join(labels)}")
-        _check(net.embed_dim >= 1, f"model.{name}.embed_dim", net.embed_dim, "must be >= 1")
-        _check(all(f >= 1 for f in net.filters), f"model.{name}.filters", list(net.filters),
+        check(net.kernel_size >= 1, f"model.{name}.kernel_size", net.kernel_size, "must be >= 1")
+        check(net.norm in norms, f"model.{name}.norm", net.norm, f"must be one of {', '.join(norms)}")
+        check(net.label in labels, f"model.{name}.label", net.label, f"must be one of {', '.join(labels)}")
+        check(net.embed_dim >= 1, f"model.{name}.embed_dim", net.embed_dim, "must be >= 1")
+        check(all(f >= 1 for f in net.filters), f"model.{name}.filters", list(net.filters),
                "must all be >= 1")
         empty = [f for f, s in zip(net.filters, scaled(net.filters, m.width)) if s < 1]
-        _check(not empty, "model.width", m.width,
+        check(not empty, "model.width", m.width,
                f"makes a layer of model.{name} empty ({empty[0] if empty else 0} filters x {m.width} rounds to 0)")
-    _check(len(m.g.filters) == 5, "model.g.filters", list(m.g.filters),
+    check(len(m.g.filters) == 5, "model.g.filters", list(m.g.filters),
            "needs 5 entries: the 4x4 map, then four stride-2 layers up to 64x64")
-    _check(len(m.d.filters) == 4, "model.d.filters", list(m.d.filters),
+    check(len(m.d.filters) == 4, "model.d.filters", list(m.d.filters),
            "needs 4 entries: four stride-2 layers from 64x64 down to 4x4")
-    _check(m.g.noise_dim >= 1, "model.g.noise_dim", m.g.noise_dim, "must be >= 1")
-    _check(m.g.upsample in G_UPSAMPLES, "model.g.upsample", m.g.upsample, f"must be one of {', '.join(G_UPSAMPLES)}")
-    _check(m.d.mbstd_group >= 0 and m.d.mbstd_group != 1, "model.d.mbstd_group", m.d.mbstd_group,
+    check(m.g.noise_dim >= 1, "model.g.noise_dim", m.g.noise_dim, "must be >= 1")
+    check(m.g.upsample in G_UPSAMPLES, "model.g.upsample", m.g.upsample, f"must be one of {', '.join(G_UPSAMPLES)}")
+    check(m.d.mbstd_group >= 0 and m.d.mbstd_group != 1, "model.d.mbstd_group", m.d.mbstd_group,
            "must be 0 (off) or >= 2 (a standard deviation needs two images)")
-    _check(m.d.mbstd_group == 0 or t.batch_size % m.d.mbstd_group == 0, "model.d.mbstd_group", m.d.mbstd_group,
+    check(m.d.mbstd_group == 0 or t.batch_size % m.d.mbstd_group == 0, "model.d.mbstd_group", m.d.mbstd_group,
            f"must divide train.batch_size={t.batch_size}")
-    _check(0 <= m.d.leaky_slope < 1, "model.d.leaky_slope", m.d.leaky_slope, "must be in [0, 1)")
-    _check(t.batch_size >= 1, "train.batch_size", t.batch_size, "must be >= 1")
-    _check(t.epochs >= 1, "train.epochs", t.epochs, "must be >= 1")
+    check(0 <= m.d.leaky_slope < 1, "model.d.leaky_slope", m.d.leaky_slope, "must be in [0, 1)")
+    check(t.batch_size >= 1, "train.batch_size", t.batch_size, "must be >= 1")
+    check(t.epochs >= 1, "train.epochs", t.epochs, "must be >= 1")
     for key in ("lr_g", "lr_d"):
-        _check(getattr(t, key) > 0, f"train.{key}", getattr(t, key), "must be > 0")
+        check(getattr(t, key) > 0, f"train.{key}", getattr(t, key), "must be > 0")
     for key in ("beta_1", "beta_2"):
-        _check(0 <= getattr(t, key) < 1, f"train.{key}", getattr(t, key), "must be in [0, 1)")
-    _check(t.loss in LOSSES, "train.loss", t.loss, f"must be one of {', '.join(LOSSES)}")
-    _check(t.augment in AUGMENTS, "train.augment", t.augment, f"must be one of {', '.join(AUGMENTS)}")
-    _check(0 <= t.g_ema < 1, "train.g_ema", t.g_ema, "must be in [0, 1) (0 turns the average off)")
-    _check(t.g_ema_bn in EMA_BN, "train.g_ema_bn", t.g_ema_bn, f"must be one of {', '.join(EMA_BN)}")
-    _check(t.g_ema_bn == "average" or t.g_ema > 0, "train.g_ema_bn", t.g_ema_bn,
+        check(0 <= getattr(t, key) < 1, f"train.{key}", getattr(t, key), "must be in [0, 1)")
+    check(t.loss in LOSSES, "train.loss", t.loss, f"must be one of {', '.join(LOSSES)}")
+    check(t.augment in AUGMENTS, "train.augment", t.augment, f"must be one of {', '.join(AUGMENTS)}")
+    check(0 <= t.g_ema < 1, "train.g_ema", t.g_ema, "must be in [0, 1) (0 turns the average off)")
+    check(t.g_ema_bn in EMA_BN, "train.g_ema_bn", t.g_ema_bn, f"must be one of {', '.join(EMA_BN)}")
+    check(t.g_ema_bn == "average" or t.g_ema > 0, "train.g_ema_bn", t.g_ema_bn,
            "needs train.g_ema > 0 (there is no generator average to recompute statistics for)")
-    _check(t.r1_gamma >= 0, "train.r1_gamma", t.r1_gamma, "must be >= 0 (0 turns R1 off)")
-    _check(t.r2_gamma >= 0, "train.r2_gamma", t.r2_gamma, "must be >= 0 (0 turns R2 off)")
-    _check(t.r1_every >= 1, "train.r1_every", t.r1_every, "must be >= 1")
-    _check(t.steps_per_execution >= 1, "train.steps_per_execution", t.steps_per_execution, "must be >= 1")
-    _check(t.precision in PRECISIONS, "train.precision", t.precision, f"must be one of {', '.join(PRECISIONS)}")
-    _check(d.split in SPLITS, "data.split", d.split, f"must be one of {', '.join(SPLITS)}")
-    _check(0 < d.fraction <= 1, "data.fraction", d.fraction, "must be in (0, 1]")
-    _check(d.per_class >= 0, "data.per_class", d.per_class, "must be >= 0")
-    _check(not (d.per_class and d.fraction != 1.0), "data.per_class", d.per_class,
+    check(t.r1_gamma >= 0, "train.r1_gamma", t.r1_gamma, "must be >= 0 (0 turns R1 off)")
+    check(t.r2_gamma >= 0, "train.r2_gamma", t.r2_gamma, "must be >= 0 (0 turns R2 off)")
+    check(t.r1_every >= 1, "train.r1_every", t.r1_every, "must be >= 1")
+    check(t.steps_per_execution >= 1, "train.steps_per_execution", t.steps_per_execution, "must be >= 1")
+    check(t.precision in PRECISIONS, "train.precision", t.precision, f"must be one of {', '.join(PRECISIONS)}")
+    check(d.split in SPLITS, "data.split", d.split, f"must be one of {', '.join(SPLITS)}")
+    check(0 < d.fraction <= 1, "data.fraction", d.fraction, "must be in (0, 1]")
+    check(d.per_class >= 0, "data.per_class", d.per_class, "must be >= 0")
+    check(not (d.per_class and d.fraction != 1.0), "data.per_class", d.per_class,
            "cannot be combined with data.fraction < 1; set one of them")
-    _check(log.sample_every >= 1, "log.sample_every", log.sample_every, "must be >= 1")
-    _check(log.grid_columns >= 1, "log.grid_columns", log.grid_columns, "must be >= 1")
-    _check(log.keep_every >= 0, "log.keep_every", log.keep_every, "must be >= 0")
+    check(log.sample_every >= 1, "log.sample_every", log.sample_every, "must be >= 1")
+    check(log.grid_columns >= 1, "log.grid_columns", log.grid_columns, "must be >= 1")
+    check(log.keep_every >= 0, "log.keep_every", log.keep_every, "must be >= 0")
     e = cfg.eval
-    from harness import metrics  # the registry (its families import this module)
-
-    requested = metrics.expand(e.metrics)
-    _check(not metrics.unknown(requested), "eval.metrics", e.metrics,
-           f"may only list {', '.join(metrics.registered())} (or the groups {', '.join(metrics.groups())})")
-    _check(e.k >= 1, "eval.k", e.k, "must be >= 1")
-    _check(e.resize in RESIZES, "eval.resize", e.resize, f"must be one of {', '.join(RESIZES)}")
-    _check(e.draw >= 0, "eval.draw", e.draw, "must be >= 0 (0: the run's fixed evaluation latents)")
-    _check(e.n > e.k or not any("eval.k" in metrics.get(m).settings for m in requested), "eval.n", e.n,
-           f"must be larger than eval.k = {e.k} for precision, recall, density and coverage")
-    _check(e.every >= 0, "eval.every", e.every, "must be >= 0")
-    _check(e.n >= 2, "eval.n", e.n, "must be >= 2")
-    _check(e.protocol in EVAL_PROTOCOLS, "eval.protocol", e.protocol, f"must be one of {', '.join(EVAL_PROTOCOLS)}")
-    _check(e.reference in REFERENCE_SPLITS, "eval.reference", e.reference,
+    check(e.k >= 1, "eval.k", e.k, "must be >= 1")
+    check(e.resize in RESIZES, "eval.resize", e.resize, f"must be one of {', '.join(RESIZES)}")
+    check(e.draw >= 0, "eval.draw", e.draw, "must be >= 0 (0: the run's fixed evaluation latents)")
+    check(e.every >= 0, "eval.every", e.every, "must be >= 0")
+    check(e.n >= 2, "eval.n", e.n, "must be >= 2")
+    check(e.protocol in EVAL_PROTOCOLS, "eval.protocol", e.protocol, f"must be one of {', '.join(EVAL_PROTOCOLS)}")
+    check(e.reference in REFERENCE_SPLITS, "eval.reference", e.reference,
            "must be one of train, val, test, all (or empty for the split trained on)")
-    _check(e.sqrt in SQRT_METHODS, "eval.sqrt", e.sqrt, f"must be one of {', '.join(SQRT_METHODS)}")
-    _check(e.jpeg_quality == 0 or 1 <= e.jpeg_quality <= 100, "eval.jpeg_quality", e.jpeg_quality,
+    check(e.sqrt in SQRT_METHODS, "eval.sqrt", e.sqrt, f"must be one of {', '.join(SQRT_METHODS)}")
+    check(e.jpeg_quality == 0 or 1 <= e.jpeg_quality <= 100, "eval.jpeg_quality", e.jpeg_quality,
            "must be 0 (off) or 1..100")
-    _check(e.bootstraps >= 1, "eval.bootstraps", e.bootstraps, "must be >= 1")
-    _check(e.batch >= 1, "eval.batch", e.batch, "must be >= 1")
-    _check(e.domain_every >= 0, "eval.domain_every", e.domain_every, "must be >= 0")
+    check(e.bootstraps >= 1, "eval.bootstraps", e.bootstraps, "must be >= 1")
+    check(e.batch >= 1, "eval.batch", e.batch, "must be >= 1")
+    check(e.domain_every >= 0, "eval.domain_every", e.domain_every, "must be >= 0")
     for key in ("cas_steps", "augment_synthetic"):
-        _check(getattr(e, key) >= 0, f"eval.{key}", getattr(e, key), "must be >= 0")
-    _check(e.augment_steps >= 1, "eval.augment_steps", e.augment_steps, "must be >= 1")
+        check(getattr(e, key) >= 0, f"eval.{key}", getattr(e, key), "must be >= 0")
+    check(e.augment_steps >= 1, "eval.augment_steps", e.augment_steps, "must be >= 1")
     for key in ("augment_k", "augment_seeds"):
         try:
             values = int_list(getattr(e, key))
         except ValueError:
             values = []
-        _check(bool(values) and min(values) >= (1 if key == "augment_k" else 0), f"eval.{key}",
+        check(bool(values) and min(values) >= (1 if key == "augment_k" else 0), f"eval.{key}",
                getattr(e, key), "must be comma-separated integers" + (" >= 1" if key == "augment_k" else ""))
     try:
         sizes = sample_sizes(e.sample_sizes)
     except ValueError:
         sizes = [-1]
-    _check(all(n == 0 or n >= 2 for n in sizes), "eval.sample_sizes", e.sample_sizes,
+    check(all(n == 0 or n >= 2 for n in sizes), "eval.sample_sizes", e.sample_sizes,
            "must be comma-separated integers >= 2 or 'full', e.g. 100,250,500,full")
-    _check(not (e.sample_sizes and "fid" not in requested), "eval.sample_sizes", e.sample_sizes,
-           "needs fid in eval.metrics")
     return cfg
 
 
@@ -349,7 +342,8 @@ def sample_sizes(text: str) -> list[int]:
     return [0 if p.strip() == "full" else int(p) for p in text.split(",") if p.strip()]
 
 
-def _check(ok: bool, key: str, value: Any, why: str) -> None:
+def check(ok: bool, key: str, value: Any, why: str) -> None:
+    """Raise the one-line ConfigError 'KEY=VALUE why' unless `ok`."""
     if not ok:
         raise ConfigError(f"{key}={value!r} {why}")
 

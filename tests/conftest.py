@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from harness import eurosat, paths
+from harness import paths
+from harness.data import eurosat
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_ARCHIVE = REPO.parent / "shared" / "data" / "EuroSAT_RGB.zip"
@@ -93,7 +94,7 @@ def inception(session_cache):
     mp = pytest.MonkeyPatch()
     mp.setenv(paths.ENV_CACHE, str(session_cache))
     try:
-        from harness.fid.extractor import InceptionFeatures
+        from harness.evaluate.fid.extractor import InceptionFeatures
 
         yield InceptionFeatures(batch_size=50)
     finally:

@@ -8,8 +8,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from harness import config, eurosat, images, runner
-from harness.rundir import METRIC_COLUMNS, RunDir
+from harness import config, images
+from harness.data import eurosat
+from harness.runs import runner
+from harness.runs.rundir import METRIC_COLUMNS, RunDir
 
 LEGACY_COLUMNS = [c for c in METRIC_COLUMNS if c != "settings"]
 

@@ -60,7 +60,7 @@ def test_good_entry_is_served_without_building(tmp_path):
 
 @pytest.mark.slow
 def test_truncated_converted_inception_weights_are_rebuilt(inception, caplog):
-    from harness.fid import weights
+    from harness.evaluate.fid import weights
 
     good, _ = weights.converted()
     [cache] = list((weights._folder()).glob("inception-*.npz"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -74,10 +75,15 @@ def test_first_line_is_the_harness_own_without_tensorflow_banner(tmp_path):
 
 
 def test_version_and_the_exit_codes_in_the_top_level_help():
-    from importlib.metadata import version
+    """One version: the package's, which run records carry, is pyproject's, which --version prints."""
+    import tomllib
 
+    import harness as package
+
+    project = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())["project"]
+    assert package.__version__ == project["version"]
     result = harness("--version")
-    assert result.returncode == 0 and result.stdout.strip() == f"harness {version('harness')}"
+    assert result.returncode == 0 and result.stdout.strip() == f"harness {package.__version__}"
     top = harness("--help").stdout
     codes = top[top.index("exit codes:"):]
     for code in ("0 ", "1 ", "2 ", "3 ", "70 ", "130 "):
@@ -87,7 +93,7 @@ def test_version_and_the_exit_codes_in_the_top_level_help():
 
 def test_every_subcommand_has_a_description_an_example_and_choices_for_fixed_sets():
     from harness.cli import build_parser
-    from harness.clidoc import _subcommands
+    from harness.cli.reference import _subcommands
 
     fixed = {"--profile", "--precision", "--executor", "--format", "--protocol", "--resize", "--sqrt", "--source",
              "--split"}
@@ -141,13 +147,13 @@ def test_license_and_citation_files():
 
 
 def test_command_reference_page_is_the_parsers_help():
-    """docs/cli.md is generated from the parser (python -m harness.clidoc > docs/cli.md): it cannot drift."""
+    """docs/cli.md is generated from the parser (python -m harness.cli.reference > docs/cli.md): it cannot drift."""
     from pathlib import Path
 
-    from harness import clidoc
+    from harness.cli import reference as clidoc
 
     page = Path(__file__).resolve().parents[1] / "docs" / "cli.md"
-    assert page.read_text() == clidoc.markdown(), "docs/cli.md is stale: python -m harness.clidoc > docs/cli.md"
+    assert page.read_text() == clidoc.markdown(), "docs/cli.md is stale: python -m harness.cli.reference > docs/cli.md"
 
 
 def test_every_relative_link_in_the_readme_and_docs_resolves():

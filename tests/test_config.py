@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from harness import config, profiles, registry, runner
+from harness import config
 from harness.config import RunConfig
 from harness.errors import ConfigError
+from harness.models import registry
+from harness.runs import profiles, runner
 
 
 def test_unknown_key_suggests_close_matches():
@@ -103,7 +105,7 @@ def test_importing_the_registry_does_not_import_tensorflow():
     import subprocess
     import sys
 
-    code = ("import sys, harness.registry as r, harness.runner; r.list_variants(); "
+    code = ("import sys, harness.models.registry as r, harness.runs.runner; r.list_variants(); "
             "print('tensorflow' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from conftest import make_files, write_zip
-from harness import dataset, eurosat, paths
+
+from harness import paths
+from harness.data import dataset, eurosat
 from harness.errors import DataError
 
 

@@ -10,8 +10,9 @@ import textwrap
 import numpy as np
 import pytest
 
-from harness import devices, runner
 from harness.errors import ConfigError
+from harness.runs import runner
+from harness.train import devices
 
 # Runs in a fresh interpreter: logical devices must be configured before TensorFlow starts.
 _TWO_LOGICAL_CPUS = textwrap.dedent("""
@@ -20,7 +21,7 @@ _TWO_LOGICAL_CPUS = textwrap.dedent("""
     import tensorflow as tf
     cpu = tf.config.list_physical_devices("CPU")[0]
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-    from harness import runner
+    from harness.runs import runner
     out, data, variant, overrides = sys.argv[1], sys.argv[2], sys.argv[3], json.loads(sys.argv[4])
     result = {}
     for count in (1, 2):
@@ -123,7 +124,7 @@ def _assert_same_computation_up_to_rounding(a, b, za, zb, *, lr=2e-4, batch=16):
 
 def _moving_statistics() -> set[str]:
     """Checkpoint keys ("g/0012", ...) of the smoke paper_dcgan's batch-norm moving means and variances."""
-    from harness.models import build_discriminator, build_generator
+    from harness.models.networks import build_discriminator, build_generator
 
     cfg = runner.resolve("paper_dcgan", profile="smoke")
     out = set()
@@ -157,7 +158,7 @@ def test_mixed_precision_step_computes_in_float16_with_float32_weights():
     """The GPU code path, forced on the CPU: float16 activations, float32 variables, loss scaling, finite losses."""
     import tensorflow as tf
 
-    from harness.trainer import GAN, configure_determinism
+    from harness.train.trainer import GAN, configure_determinism
 
     cfg = runner.resolve("paper_dcgan", profile="smoke", overrides=_R1_EMA)  # R1 and the average take float16 too
     configure_determinism(0)
@@ -193,7 +194,7 @@ def test_bf16_step_computes_in_bfloat16_without_loss_scaling_and_is_deterministi
     """bf16 has float32's exponent range: no loss scaling. Same seed, same machine: the same losses."""
     import tensorflow as tf
 
-    from harness.trainer import GAN, configure_determinism
+    from harness.train.trainer import GAN, configure_determinism
 
     cfg = runner.resolve("paper_dcgan", profile="smoke", overrides=_R1_EMA)
     rng = np.random.default_rng(0)

@@ -11,10 +11,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from harness import classifier, dataset, eurosat, metrics, runner
-from harness.metrics.memorisation import nearest
-from harness.evaluate import Evaluator
+from harness.data import dataset, eurosat
+from harness.evaluate import classifier, metrics
+from harness.evaluate.evaluator import Evaluator
+from harness.evaluate.metrics.memorisation import nearest
 from harness.report import tables
+from harness.runs import runner
 
 pytestmark = [pytest.mark.eurosat]
 TINY = classifier.Recipe(width=8, epochs=0, min_steps=120, batch_size=64)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from harness import runner, streams
-from harness.models import build_generator
+from harness import streams
+from harness.models.networks import build_generator
+from harness.runs import runner
 
 
 def _pair(seed_a=0, seed_b=1):
@@ -17,7 +18,7 @@ def _pair(seed_a=0, seed_b=1):
 def test_decay_zero_is_exactly_the_trained_generator():
     import tensorflow as tf
 
-    from harness.ema import GeneratorEMA
+    from harness.train.ema import GeneratorEMA
 
     source, average = _pair()
     ema = GeneratorEMA(source, average, decay=0.0, rampup=True)
@@ -31,7 +32,7 @@ def test_decay_zero_is_exactly_the_trained_generator():
 def test_average_follows_the_decay_and_its_warm_up():
     import tensorflow as tf
 
-    from harness.ema import GeneratorEMA
+    from harness.train.ema import GeneratorEMA
 
     source, average = _pair()
     ema = GeneratorEMA(source, average, decay=0.999, rampup=True)
@@ -54,7 +55,7 @@ def test_average_follows_the_decay_and_its_warm_up():
 def test_generate_export_and_snapshots_use_the_average(eurosat_path, tmp_path):
     import keras
 
-    from harness.generate import generate, load_generator
+    from harness.runs.generate import generate, load_generator
 
     cfg = runner.resolve("paper_dcgan", profile="smoke", epochs=2, overrides={"train.g_ema": "0.9"})
     rd = runner.run(cfg, data=eurosat_path, out=tmp_path, run_id="ema")
@@ -80,7 +81,7 @@ def test_generate_export_and_snapshots_use_the_average(eurosat_path, tmp_path):
 
     rng = np.random.default_rng([0, streams.GENERATE_LATENTS])
     noise = rng.standard_normal((3, cfg.model.g.noise_dim)).astype(np.float32)
-    from harness import eurosat
+    from harness.data import eurosat
 
     expected = images.sample_uint8(exported, noise, np.full(3, eurosat.CLASSES.index("Forest"), np.int32))
     with np.load(npz) as z:
@@ -92,7 +93,7 @@ def test_recomputed_statistics_are_the_mean_of_batch_statistics():
     batch statistics of its input, whatever they were before; the other weights do not change."""
     import keras
 
-    from harness.ema import recompute_batch_norm
+    from harness.train.ema import recompute_batch_norm
 
     cfg = runner.resolve("paper_dcgan", profile="smoke")
     generator, _ = _pair()
@@ -140,7 +141,7 @@ def test_recomputed_statistics_reach_every_consumer(eurosat_path, tmp_path):
     sample with the recomputed statistics; the checkpoint keeps the plain average (training state)."""
     import keras
 
-    from harness.generate import load_generator
+    from harness.runs.generate import load_generator
 
     cfg = runner.resolve("paper_dcgan", profile="smoke", epochs=2,
                          overrides={"train.g_ema": "0.9", "train.g_ema_bn": "recompute"})

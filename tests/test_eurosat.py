@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-
 from conftest import SHARED_CONTENT_DIGEST, jpeg_bytes, make_files, write_folder, write_zip
-from harness import eurosat
+
+from harness.data import eurosat
 from harness.errors import DataError
 
 

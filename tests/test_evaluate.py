@@ -7,9 +7,10 @@ import json
 import numpy as np
 import pytest
 
-from harness import dataset, eurosat, runner
-from harness.evaluate import EUROSAT_JPEG_QUALITY, Evaluator, fixed_latents, jpeg_roundtrip
-from harness.fid import real_cache
+from harness.data import dataset, eurosat
+from harness.evaluate.evaluator import EUROSAT_JPEG_QUALITY, Evaluator, fixed_latents, jpeg_roundtrip
+from harness.evaluate.fid import real_cache
+from harness.runs import runner
 
 pytestmark = [pytest.mark.slow, pytest.mark.eurosat]
 N = 4
@@ -23,7 +24,7 @@ def small_eval(**extra):
 @pytest.fixture(scope="module")
 def run_with_eval(eurosat_path, inception, tmp_path_factory):
     """A smoke run whose final epoch is evaluated with the real Inception (N per class)."""
-    from harness import evaluate
+    from harness.evaluate import evaluator as evaluate
 
     original = evaluate.Evaluator.__init__
 
@@ -148,7 +149,7 @@ def test_harness_eval_and_fid_commands(run_with_eval, eurosat_path, tmp_path):
 
 def test_sample_size_rows(eurosat_path, inception):
     """The fid_sample_size protocol through the evaluator: FID at each N, the floor, FID-infinity."""
-    from harness.models import build_generator
+    from harness.models.networks import build_generator
 
     cfg = small_eval(**{"eval.sample_sizes": "2,full", "eval.metrics": "fid"})
     ev = Evaluator(cfg, dataset.load(eurosat_path), extractor=inception)

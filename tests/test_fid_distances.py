@@ -7,7 +7,7 @@ import logging
 import numpy as np
 import pytest
 
-from harness.fid import distances
+from harness.evaluate.fid import distances
 
 
 def test_fid_of_gaussians_matches_the_closed_form():

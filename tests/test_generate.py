@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from harness import runner
 from harness.errors import HarnessError, RunError
-from harness.generate import generate
+from harness.runs import runner
+from harness.runs.generate import generate
 
 pytestmark = [pytest.mark.slow, pytest.mark.eurosat]
 
@@ -29,7 +29,7 @@ def test_png_folders_per_class(run_dir, tmp_path):
 
 
 def test_npz_with_labels_is_reproducible(run_dir, tmp_path):
-    from harness import eurosat
+    from harness.data import eurosat
 
     [a] = generate(run_dir, classes=list(eurosat.CLASSES), n=4, out=tmp_path / "a", fmt="npz")
     [b] = generate(run_dir, classes=list(eurosat.CLASSES), n=4, out=tmp_path / "b", fmt="npz")

@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from harness import dataset
+from harness.data import dataset
 from harness.errors import HarnessError
-from harness.fid import distances, golden, weights
+from harness.evaluate.fid import distances, golden, weights
 
 GOLDEN = Path(__file__).parent / "data" / "inception_golden.npz"
 pytestmark = pytest.mark.slow
@@ -75,7 +75,7 @@ def test_failed_download_is_a_clear_error(tmp_path, monkeypatch):
 def test_clean_resize_is_pil_bicubic_per_float_channel():
     from PIL import Image
 
-    from harness.fid.extractor import clean_resize
+    from harness.evaluate.fid.extractor import clean_resize
 
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, (2, 64, 64, 3), dtype=np.uint8)
@@ -93,8 +93,8 @@ def test_the_two_resize_protocols_differ_and_are_keyed_apart(inception, eurosat_
     """Both protocols see the same picture (features strongly correlated), but not the same numbers, and the
     real-feature cache keeps them apart."""
     from harness import paths
-    from harness.fid import real_cache
-    from harness.fid.extractor import InceptionFeatures
+    from harness.evaluate.fid import real_cache
+    from harness.evaluate.fid.extractor import InceptionFeatures
 
     monkeypatch.setenv(paths.ENV_CACHE, str(session_cache))
     ds = dataset.load(eurosat_path)

@@ -13,10 +13,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from harness import config, eurosat, metrics
-from harness.evaluate import per_class_rows
-from harness.metrics import features, spaces
-from harness.metrics.rows import COLUMNS
+from harness import config
+from harness.data import eurosat
+from harness.evaluate import metrics
+from harness.evaluate.evaluator import per_class_rows
+from harness.evaluate.metrics import features, spaces
+from harness.rows import METRIC_COLUMNS
+from harness.runs import runner
 
 N, DIM = 60, 16
 REGISTERED = metrics.registered()
@@ -77,7 +80,7 @@ def test_per_class_metric_contract(metric):
             good, bad = _means(related)[output.name], _means(unrelated)[output.name]
             assert (good > bad) if output.higher_is_better else (good < bad), (output.name, good, bad)
     for r in related:
-        assert set(r) == set(COLUMNS) - {"run", "variant", "seed"}
+        assert set(r) == set(METRIC_COLUMNS) - {"run", "variant", "seed"}
         assert r["n_fake"] in (N, N * eurosat.NUM_CLASSES)
         if metric.needs_real and r["class"] != "mean":
             assert r["n_real"] in (N, N * eurosat.NUM_CLASSES)
@@ -106,7 +109,7 @@ def test_outputs_and_groups_are_unambiguous():
 
 def test_a_new_metric_is_one_registration(monkeypatch):
     """Registering a metric is all it takes for validation, the evaluator's rows and the report's outputs."""
-    from harness.metrics import Output, register
+    from harness.evaluate.metrics import Output, register
 
     monkeypatch.setattr(metrics, "_REGISTRY", dict(metrics._REGISTRY))
 
@@ -115,7 +118,7 @@ def test_a_new_metric_is_one_registration(monkeypatch):
         """Distance between feature means (a toy metric)."""
         return {"mean_distance": float(np.linalg.norm(real.mean(0) - fake.mean(0)))}
 
-    cfg = config.validate(config.apply(config.RunConfig(), {"eval.metrics": "fid,mean_distance"}))
+    cfg = runner.validate(config.apply(config.RunConfig(), {"eval.metrics": "fid,mean_distance"}))
     assert metrics.expand(cfg.eval.metrics) == ["fid", "mean_distance"]
     rows = per_class_rows(metrics.get("mean_distance"), FixedBank(True), _cfg(), epoch=3)
     assert len(rows) == eurosat.NUM_CLASSES + 2  # per class, mean, pooled
@@ -127,8 +130,8 @@ def test_a_new_metric_is_one_registration(monkeypatch):
 def test_a_new_feature_space_is_one_registration(monkeypatch):
     """A registered extractor is all a metric needs to read a new space; the evaluator extracts the generated
     images' features through it and keeps the real ones across epochs. An unknown space fails at registration."""
-    from harness.evaluate import Evaluator
-    from harness.metrics import Output, register
+    from harness.evaluate.evaluator import Evaluator
+    from harness.evaluate.metrics import Output, register
 
     monkeypatch.setattr(spaces, "_SPACES", dict(spaces._SPACES))
     monkeypatch.setattr(metrics, "_REGISTRY", dict(metrics._REGISTRY))
@@ -165,7 +168,7 @@ def test_eval_k_is_validated_and_recorded():
     with pytest.raises(Exception, match="eval.k"):
         config.validate(config.apply(config.RunConfig(), {"eval.k": "0"}))
     with pytest.raises(Exception, match="eval.n"):
-        config.validate(config.apply(config.RunConfig(), {"eval.metrics": "precision", "eval.n": "5"}))
+        runner.validate(config.apply(config.RunConfig(), {"eval.metrics": "precision", "eval.n": "5"}))
     cfg = _cfg()
     cfg.eval.k = 3
     rows = per_class_rows(metrics.get("recall"), FixedBank(True), cfg, epoch=1)

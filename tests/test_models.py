@@ -8,8 +8,9 @@ import sys
 import numpy as np
 import pytest
 
-from harness import registry, runner
-from harness.models import build_discriminator, build_generator
+from harness.models import registry
+from harness.models.networks import build_discriminator, build_generator
+from harness.runs import runner
 
 # Documented in variants/dcgan.py and the README; recomputed by hand:
 # G: Dense 138*8192 + ConvT 25*(512*256 + 256*128 + 128*64 + 64*32) + to_rgb 25*32*3+3 + BN 4*(512+256+128+64+32)
@@ -40,8 +41,8 @@ def test_width_multiplier_scales_every_layer():
 
 
 def test_exported_generator_loads_without_harness(tmp_path):
-    """What the trainer exports (harness.models.plain_copy of the sampler) loads with Keras alone."""
-    from harness.models import plain_copy
+    """What the trainer exports (harness.models.networks.plain_copy of the sampler) loads with Keras alone."""
+    from harness.models.networks import plain_copy
 
     cfg = runner.resolve("paper_dcgan", profile="smoke")
     g = build_generator(cfg.model)
@@ -66,7 +67,7 @@ def test_fused_batch_norm_computes_what_keras_batch_norm_computes():
     import keras
     import tensorflow as tf
 
-    from harness.models import FusedBatchNormalization
+    from harness.models.networks import FusedBatchNormalization
 
     rng = np.random.default_rng(0)
     x = tf.constant(rng.normal(0.5, 2.0, (16, 8, 8, 6)).astype(np.float32))
@@ -91,7 +92,7 @@ def test_fused_batch_norm_computes_what_keras_batch_norm_computes():
 
 def test_exported_generator_is_plain_keras_with_the_same_weights():
     from harness import config
-    from harness.models import FusedBatchNormalization, plain_copy
+    from harness.models.networks import FusedBatchNormalization, plain_copy
 
     cfg = config.RunConfig().model
     cfg.width = 0.125

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from harness import objectives
-from harness.objectives.r1 import R1
+from harness.train import objectives
+from harness.train.objectives.r1 import R1
 
 
 def _quadratic_discriminator(a: np.ndarray, b: np.ndarray):
@@ -132,7 +132,7 @@ def test_the_step_adds_r2_to_what_d_minimises(gammas):
     import keras
     import tensorflow as tf
 
-    from harness.step import StepParts, build_train_step
+    from harness.train.step import StepParts, build_train_step
 
     r1_gamma, r2_gamma = gammas
     rng = np.random.default_rng(4)

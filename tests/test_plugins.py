@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from harness import registry
 from harness.errors import ConfigError
+from harness.models import registry
 
 PLUGIN = '''
-from harness.registry import register_variant
+from harness.models.registry import register_variant
 from variants.dcgan import paper_dcgan
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from harness.fid import prdc
+from harness.evaluate.fid import prdc
 
 
 def _real(n=400, dim=16, seed=0):

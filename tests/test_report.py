@@ -10,15 +10,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from fake_runs import LEGACY_COLUMNS, write_run
 from scipy import stats as sps
 
-from harness import eurosat, runner
 from harness.cli import main
+from harness.data import eurosat
+from harness.evaluate.metrics.inception_distances import PAPER_FID
 from harness.report import build, stats
-from harness.metrics.inception_distances import PAPER_FID
-from harness.rundir import METRIC_COLUMNS, RunDir
-
-from fake_runs import LEGACY_COLUMNS, write_run
+from harness.runs import runner
+from harness.runs.rundir import METRIC_COLUMNS, RunDir
 
 # A stand-in grid of known per-run values: variant -> seed -> class-mean FID offset.
 OFFSETS = {"paper_dcgan": {0: 0.0, 1: 10.0, 2: 4.0}, "spectral_norm": {0: -30.0, 1: -22.0, 2: -27.0},
@@ -169,14 +169,14 @@ def test_cli_report_and_its_errors(results, tmp_path, capsys):
 @pytest.mark.eurosat
 def test_report_of_a_real_smoke_run_with_the_floor(eurosat_path, tmp_path, inception):
     """A real (tiny) run folder from the runner, reported with the real-vs-real floor from real Inception."""
-    from harness.fid.floor import real_floor
+    from harness.evaluate.fid.floor import real_floor
 
     cfg = runner.resolve("paper_dcgan", profile="smoke", overrides={"train.epochs": "1"})
     runner.run(cfg, data=eurosat_path, out=tmp_path / "results")
     report = build(tmp_path / "results", floor=False)
     assert (report.out / "figures" / "losses.png").is_file()
     assert (report.out / "figures" / "samples-paper_dcgan.png").is_file()
-    from harness import dataset
+    from harness.data import dataset
 
     ds = dataset.load(eurosat_path)
     floor = real_floor(ds, "train", 0, 8, extractor=inception)

@@ -14,9 +14,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from harness import checkpoint, objectives, runner, trainer
 from harness.errors import RunDiverged, RunError
-from harness.rundir import RunDir
+from harness.runs import runner
+from harness.runs.rundir import RunDir
+from harness.train import checkpoint, objectives, trainer
 
 pytestmark = [pytest.mark.slow, pytest.mark.eurosat]
 EPOCHS = 3
@@ -229,6 +230,7 @@ def test_resume_refuses_a_damaged_table_and_touches_nothing(table, reference, eu
     import shutil
 
     from fake_runs import cut_mid_line
+
     from harness.errors import DamagedTable
 
     shutil.copytree(reference.path, tmp_path / "cut")

@@ -7,9 +7,9 @@ import sys
 
 import pytest
 
-from harness import sweep
 from harness.errors import ConfigError
-from harness.rundir import RunDir
+from harness.runs import sweep
+from harness.runs.rundir import RunDir
 
 
 def test_expand_wildcards_and_seeds():
@@ -38,7 +38,7 @@ def test_sweep_is_idempotent_and_records_failures(eurosat_path, tmp_path, monkey
     again = sweep.sweep(cells, profile="smoke", overrides={"train.epochs": "1"}, out=tmp_path, data=eurosat_path)
     assert [o.status for o in again] == ["skipped", "skipped"]
     # A cell whose training raises is recorded; the sweep carries on to the next one.
-    from harness import trainer
+    from harness.train import trainer
 
     real_fit = trainer.Trainer.fit
 
@@ -104,7 +104,7 @@ def test_ray_executor_runs_cells_as_tasks_into_the_same_layout(local_ray, eurosa
 
     # Copy-back (in the same Ray instance, whose workers are warm): a worker that cannot write to the
     # driver's folder trains into its own, and the driver unpacks the folder.
-    from harness.executors import Plan, ray_cluster
+    from harness.runs.executors import Plan, ray_cluster
 
     worker_disk, driver_disk = tmp_path / "worker", tmp_path / "driver"
     cells = sweep.expand("paper_dcgan", "3")
@@ -148,7 +148,7 @@ def test_ray_executor_errors_are_one_line(monkeypatch):
 
 def test_jobs_and_threads_follow_the_cores_this_process_may_use(monkeypatch):
     """Pinned to one core (taskset, a cpuset), the default is one job, not one per core of the machine."""
-    from harness.executors import local
+    from harness.runs.executors import local
 
     if not hasattr(local.os, "sched_getaffinity"):
         pytest.skip("no CPU affinity on this platform")

@@ -15,12 +15,11 @@ import textwrap
 
 import pandas as pd
 import pytest
+from fake_runs import cut_mid_line, write_run
 
 from harness.errors import DamagedTable
 from harness.report import build
-from harness.rundir import METRIC_COLUMNS, RunDir
-
-from fake_runs import cut_mid_line, write_run
+from harness.runs.rundir import METRIC_COLUMNS, RunDir
 
 
 def cut_at_line(path, share=0.5):
@@ -120,8 +119,8 @@ def test_damaged_evaluations_record_is_refused_not_extended(tmp_path):
 WRITER = textwrap.dedent("""
     import sys
     sys.path.insert(0, sys.argv[3])
-    from harness.rundir import RunDir
-    from harness.metrics.rows import row
+    from harness.runs.rundir import RunDir
+    from harness.rows import row
 
     rd, role = RunDir(sys.argv[1]), sys.argv[2]
     mine = rd.metrics().to_dict("records") if role == "training" else None

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from harness.errors import HarnessError
-from harness.fid import torchscript
+from harness.evaluate.fid import torchscript
 
 
 def _archive(path, payload: bytes, files=None):

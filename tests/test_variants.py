@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from harness import registry, runner
-from harness.models import build_discriminator, build_generator
+from harness.models import registry
+from harness.models.networks import build_discriminator, build_generator
+from harness.runs import runner
 
 # Full-width parameter counts, as documented in the README's variant table.
 # A new variant must be added here (and there): the first test fails otherwise.
@@ -85,7 +86,7 @@ def test_incompatible_options_are_rejected_in_one_place():
 def test_diffaugment_is_deterministic_and_changes_images():
     import tensorflow as tf
 
-    from harness.augment import diff_augment
+    from harness.train.augment import diff_augment
 
     x = tf.random.stateless_uniform([4, 64, 64, 3], seed=[0, 1], minval=-1, maxval=1)
     a = diff_augment(x, tf.constant([3, 7], tf.int64)).numpy()
@@ -100,7 +101,7 @@ def test_diffaugment_is_deterministic_and_changes_images():
 def test_hinge_losses():
     import tensorflow as tf
 
-    from harness import objectives
+    from harness.train import objectives
 
     hinge = objectives.get("hinge")
     real, fake = tf.constant([[2.0], [0.5]]), tf.constant([[-2.0], [0.0]])
@@ -109,6 +110,7 @@ def test_hinge_losses():
 
 
 def test_every_registered_objective_is_a_configurable_loss():
-    from harness import config, objectives
+    from harness import config
+    from harness.train import objectives
 
     assert objectives.names() == sorted(config.LOSSES)

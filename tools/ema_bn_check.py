@@ -5,7 +5,7 @@ latents, the reference classifier) of three generators from its last checkpoint:
 - trained: the trained generator, its own moving statistics;
 - ema-averaged: the average of every generator variable, moving statistics included (the harness's choice,
   BigGAN's);
-- ema-recomputed: the averaged weights with "standing" statistics recomputed for them (harness.ema, what
+- ema-recomputed: the averaged weights with "standing" statistics recomputed for them (harness.train.ema, what
   train.g_ema_bn=recompute samples with): the mean of batch statistics over `--batches` training-mode passes of
   batch `train.batch_size` (fresh N(0, 1) noise, balanced labels), as torch.optim.swa_utils.update_bn does and
   StudioGAN offers.
@@ -23,17 +23,21 @@ from pathlib import Path
 
 import pandas as pd
 
-from harness import checkpoint, config, dataset
-from harness.ema import STANDING_PASSES, recompute_for_run
-from harness.evaluate import Evaluator, _recorded_source
-from harness.models import build_generator
-from harness.rundir import RunDir
+from harness import config
+from harness.data import dataset
+from harness.evaluate.evaluator import Evaluator
+from harness.models.networks import build_generator
+from harness.runs import runner
+from harness.runs.evaluation import recorded_source
+from harness.runs.rundir import RunDir
+from harness.train import checkpoint
+from harness.train.ema import STANDING_PASSES, recompute_for_run
 
 METRICS = ["fidelity", "domain_fid"]
 
 
 def generators(rd: RunDir):
-    cfg = config.validate(config.from_flat(rd.read_record()["config"]))
+    cfg = runner.validate(config.from_flat(rd.read_record()["config"]))
     if cfg.train.g_ema <= 0:
         raise SystemExit(f"{rd.path}: train.g_ema is 0, there is no average to check")
     trained, averaged = build_generator(cfg.model, seed=cfg.seed), build_generator(cfg.model, seed=cfg.seed)
@@ -58,7 +62,7 @@ def main(argv=None) -> int:
         rd = RunDir(path)
         cfg, epoch, trained, averaged = generators(rd)
         cfg.eval.metrics = ",".join(METRICS)
-        ds = dataset.load(_recorded_source(rd.read_record()))  # the archive the run used, as harness eval finds it
+        ds = dataset.load(recorded_source(rd.read_record()))  # the archive the run used, as harness eval finds it
         evaluator = Evaluator(cfg, ds)
         for name, generator in (("trained", trained), ("ema-averaged", averaged)):
             table.append({"run": rd.run_id, "epoch": epoch, "generator": name,

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from harness import eurosat
+from harness.data import eurosat
 
 MEANS = [("fid", "fid-per-class.csv", 1), ("kid", "kid-per-class.csv", 3),
          ("label fidelity", "label-fidelity-per-class.csv", 3), ("domain FID", "domain-fid-per-class.csv", 1),

@@ -24,7 +24,8 @@ def _images_per_second(rd) -> float:
 def main() -> int:
     import tensorflow as tf
 
-    from harness import devices, runner
+    from harness.runs import runner
+    from harness.train import devices
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", required=True, help="a scratch folder for the runs")

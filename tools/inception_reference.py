@@ -24,7 +24,7 @@ import torch
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from harness.fid import golden  # noqa: E402  (numpy only, no TF)
+from harness.evaluate.fid import golden  # noqa: E402  (numpy only, no TF)
 
 
 def tf1_bilinear(x: torch.Tensor, size: int = 299) -> torch.Tensor:

@@ -1,4 +1,4 @@
-"""Dev-only: check harness.fid.prdc against Naeem et al.'s own `prdc` package on the same features.
+"""Dev-only: check harness.evaluate.fid.prdc against Naeem et al.'s own `prdc` package on the same features.
 
 `prdc` is not a dependency of the harness. Install it somewhere aside and put it on the path, e.g.
     pip install --target /tmp/prdcpkg --no-deps prdc scikit-learn joblib threadpoolctl
@@ -14,7 +14,7 @@ import argparse
 import numpy as np
 from prdc import compute_prdc
 
-from harness.fid import prdc as ours
+from harness.evaluate.fid import prdc as ours
 
 
 def cases(path: str | None):

@@ -1,4 +1,4 @@
-"""Measure 1 process x 2 threads against 2 processes x 1 thread for GAN training (the sweep's --jobs default).
+"""Dev tool: 1 process x 2 threads against 2 processes x 1 thread for GAN training (the sweep's --jobs default).
 
     python tools/threads_vs_jobs.py [--profile cpu] [--steps 30]
 
@@ -20,8 +20,8 @@ def worker(profile: str, threads: int, steps: int) -> None:
 
     tf.config.threading.set_intra_op_parallelism_threads(threads)
     tf.config.threading.set_inter_op_parallelism_threads(threads)
-    from harness import runner
-    from harness.trainer import GAN, configure_determinism
+    from harness.runs import runner
+    from harness.train.trainer import GAN, configure_determinism
 
     cfg = runner.resolve("paper_dcgan", profile=profile)
     configure_determinism(0)

@@ -14,8 +14,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from harness import atomicio, eurosat, metrics
+from harness import atomicio
+from harness.data import eurosat
 from harness.errors import RunError
+from harness.evaluate import metrics
 from harness.report import collect, figures, render, tables
 
 log = logging.getLogger("harness")
@@ -118,7 +120,7 @@ def build(results_dir: Path | str, *, variants: str | None = None, out: Path | s
 
 
 def _compared_outputs():
-    """The registered outputs the report tables, tests against the baseline and draws (harness.metrics)."""
+    """The registered outputs the report tables, tests against the baseline and draws (harness.evaluate.metrics)."""
     return [o for _, o in metrics.outputs().values() if o.compare]
 
 
@@ -128,7 +130,7 @@ def _pairs():
 
     out = []
     for family in metrics.FAMILIES:
-        out += getattr(importlib.import_module(f"harness.metrics.{family}"), "PAIRS", ())
+        out += getattr(importlib.import_module(f"harness.evaluate.metrics.{family}"), "PAIRS", ())
     return out
 
 
@@ -191,7 +193,7 @@ def _ranks(res) -> pd.DataFrame:
 
 def _dataset(res: collect.Results, data):
     """The archive the runs trained on (for real example images and the floor), or None."""
-    from harness import dataset
+    from harness.data import dataset
 
     sources = [data] if data else []
     sources += [s for s in res.runs["source"] if s]  # recorded in each run's config.json, read by collect
@@ -220,7 +222,7 @@ def _floor(res: collect.Results, ds) -> tuple[dict[str, float], int | None]:
     cfg = res.runs["config"].iloc[0]
     split = cfg.get("eval.reference") or cfg.get("data.split", "train")
     try:
-        from harness.fid.floor import real_floor
+        from harness.evaluate.fid.floor import real_floor
 
         return real_floor(ds, split, int(cfg.get("data.split_seed", 0)), n, resize=_resize(res)), n
     except Exception as exc:  # weights not obtainable offline, say

@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from harness.errors import RunError
-from harness.rundir import METRIC_COLUMNS, STEP_COLUMNS, RunDir
+from harness.runs.rundir import METRIC_COLUMNS, STEP_COLUMNS, RunDir
 
 log = logging.getLogger("harness")
 

@@ -13,11 +13,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from harness import atomicio, eurosat
+from harness import atomicio
+from harness.data import eurosat
 from harness.report import stats
 from harness.report.collect import Results
-from harness.report.tables import (AUGMENTATION_COLUMNS, augmentation_rows, final_rows, group_labels,
-                                   settings_values)
+from harness.report.tables import AUGMENTATION_COLUMNS, augmentation_rows, final_rows, group_labels, settings_values
 
 log = logging.getLogger("harness")
 Figure = tuple[str, Path, str]

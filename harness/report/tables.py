@@ -12,7 +12,8 @@ import re
 import numpy as np
 import pandas as pd
 
-from harness import eurosat, metrics
+from harness.data import eurosat
+from harness.evaluate import metrics
 from harness.report import stats
 from harness.report.collect import Results, label
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness import dataset
+from harness.data import dataset
 
 pytestmark = [pytest.mark.slow, pytest.mark.eurosat]
 

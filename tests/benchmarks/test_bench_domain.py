@@ -10,7 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from harness import classifier, dataset
+from harness.data import dataset
+from harness.evaluate import classifier
 
 pytestmark = [pytest.mark.slow, pytest.mark.eurosat]
 

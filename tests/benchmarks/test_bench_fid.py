@@ -13,9 +13,10 @@ import os
 import numpy as np
 import pytest
 
-from harness import dataset, runner
-from harness.evaluate import Evaluator
-from harness.models import build_generator
+from harness.data import dataset
+from harness.evaluate.evaluator import Evaluator
+from harness.models.networks import build_generator
+from harness.runs import runner
 
 pytestmark = [pytest.mark.slow, pytest.mark.eurosat]
 

@@ -3,7 +3,7 @@
 The yardstick is keras-io's conditional GAN pattern: a `keras.Model` whose
 `train_step` does one D update then one G update, driven by `fit`
 (`jit_compile=False`: XLA was 10x slower for these transposed convolutions on
-CPU). Both sides build the same generator and discriminator (harness.models),
+CPU). Both sides build the same generator and discriminator (harness.models.networks),
 at the paper's width and at the `cpu` profile's 1/4 width, in float32 and (where
 bf16 is native) mixed_bfloat16. The harness runs train.steps_per_execution
 steps per call, as its trainer does.
@@ -22,8 +22,9 @@ import time
 import numpy as np
 import pytest
 
-from harness import devices, runner
-from harness.trainer import GAN, _dtype_policy, configure_determinism
+from harness.runs import runner
+from harness.train import devices
+from harness.train.trainer import GAN, _dtype_policy, configure_determinism
 
 BATCH = 64
 STEPS = 8  # steps per timed round, each side (and the harness's steps per call)
@@ -41,7 +42,7 @@ def tutorial_gan(cfg, precision: str):
     import keras
     import tensorflow as tf
 
-    from harness.models import build_discriminator, build_generator
+    from harness.models.networks import build_discriminator, build_generator
 
     with _dtype_policy(precision):
         g, d = build_generator(cfg.model, seed=0), build_discriminator(cfg.model, seed=0)

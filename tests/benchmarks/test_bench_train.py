@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from harness import runner
-from harness.trainer import GAN, configure_determinism
+from harness.runs import runner
+from harness.train.trainer import GAN, configure_determinism
 
 BATCH = 64
 

@@ -1,0 +1,38 @@
+"""The real-vs-real floor: FID between two disjoint real samples of N per class.
+
+What FID a perfect generator would get at the same N; below it, differences
+are sampling noise. The features are cached under the same key builder as the
+evaluator's real features (harness.evaluate.fid.real_cache.real_key).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from harness import streams
+from harness.data import dataset, eurosat
+from harness.evaluate.fid import distances, real_cache
+
+
+def real_floor(ds, split: str, split_seed: int, n: int, *, extractor=None,
+               resize: str = "tf1-bilinear") -> dict[str, float]:
+    """{class: real-vs-real FID at n, "mean": their mean}; classes with fewer than 2n real images are left out."""
+    members = dataset.split_indices(ds.labels, split, seed=split_seed)
+    out = {}
+    for cls, name in enumerate(eurosat.CLASSES):
+        pool = members[ds.labels[members] == cls]
+        if len(pool) < 2 * n:
+            continue
+        rng = np.random.default_rng([cls, n, streams.FLOOR_HALVES])
+        idx = rng.choice(pool, 2 * n, replace=False)  # two random halves
+        key = real_cache.real_key(ds, split=split, split_seed=split_seed, cls=name, n=2 * n,
+                                  resize=resize, purpose="real-vs-real floor")
+        if extractor is None:
+            from harness.evaluate.fid.extractor import InceptionFeatures
+
+            extractor = InceptionFeatures(resize=resize)
+        feats = real_cache.cached(key, lambda: extractor(ds.images[idx]))
+        out[name] = distances.fid(feats[:n], feats[n:])
+    if out:
+        out["mean"] = float(np.mean([out[c] for c in eurosat.CLASSES if c in out]))
+    return out

@@ -1,0 +1,266 @@
+"""A run folder: the complete, resumable record of one training run.
+
+    results/<run-id>/
+      config.json      resolved config (flattened), data digest, library versions
+      status           running | done | failed: why | diverged at epoch k
+      metrics.csv      tidy long table: run, variant, seed, epoch, class, metric, value, n_real, n_fake,
+                       settings (harness.rows)
+      steps.csv        per-step losses and discriminator accuracies
+      log.txt          the run's log
+      samples/         epoch-NNNN.png: fixed latents, one row per class
+      checkpoints/     last.npz and previous.npz (full training state), generator-epoch-NNNN.npz
+      tensorboard/     scalars and sample images
+      generator.keras  the final generator, loadable without the harness
+      evaluations.jsonl one line per `harness eval`: epoch, metrics, eval settings, reference classifier
+      domain/          figures of the domain metrics (memorisation's closest pairs)
+      .lock            held (flock) while a process trains the run
+      .tables.lock     held (flock, waited for) while a process rewrites metrics.csv or evaluations.jsonl
+
+Every file is replaced atomically, so a run killed at any point leaves each
+file either as it was or as it was meant to be. A table that is not whole
+anyway (cut by a full disk or an interrupted copy, or stopping short of the
+epoch the run recorded as finished) is refused with `DamagedTable`, never read
+as a result. Writers of metrics.csv read, change and rewrite it under the
+tables lock, so an evaluation beside the training, or two evaluations, never
+lose each other's rows.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from harness import atomicio
+from harness.errors import DamagedTable, RunError, RunLocked
+from harness import rows as metric_rows
+from harness.rows import METRIC_COLUMNS, STEP_COLUMNS
+# What a table must have to be read: metrics tables written before the settings column are still read.
+_REQUIRED = {"metrics.csv": [c for c in METRIC_COLUMNS if c != "settings"], "steps.csv": STEP_COLUMNS}
+_INTEGER_COLUMNS = ("epoch", "step")
+_RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+def check_run_id(run_id: str) -> str:
+    if not _RUN_ID.match(run_id):
+        raise RunError(f"run id {run_id!r} may hold only letters, digits, '.', '_' and '-'")
+    return run_id
+
+
+class RunDir:
+    def __init__(self, path: Path | str):
+        self.path = Path(path)
+        self.trained = True  # set False by the runner when a resumed run was already finished
+
+    # Paths -------------------------------------------------------------
+    @property
+    def run_id(self) -> str:
+        return self.path.name
+
+    config_path = property(lambda self: self.path / "config.json")
+    status_path = property(lambda self: self.path / "status")
+    metrics_path = property(lambda self: self.path / "metrics.csv")
+    evaluations_path = property(lambda self: self.path / "evaluations.jsonl")
+    steps_path = property(lambda self: self.path / "steps.csv")
+    log_path = property(lambda self: self.path / "log.txt")
+    samples_dir = property(lambda self: self.path / "samples")
+    checkpoints_dir = property(lambda self: self.path / "checkpoints")
+    tensorboard_dir = property(lambda self: self.path / "tensorboard")
+    generator_path = property(lambda self: self.path / "generator.keras")
+    lock_path = property(lambda self: self.path / ".lock")
+    tables_lock_path = property(lambda self: self.path / ".tables.lock")
+    last_checkpoint = property(lambda self: self.checkpoints_dir / "last.npz")
+    previous_checkpoint = property(lambda self: self.checkpoints_dir / "previous.npz")
+
+    @property
+    def checkpoints(self) -> list[Path]:
+        """The training-state checkpoints, newest first."""
+        return [self.last_checkpoint, self.previous_checkpoint]
+
+    def generator_snapshot(self, epoch: int) -> Path:
+        return self.checkpoints_dir / f"generator-epoch-{epoch:04d}.npz"
+
+    def sample_path(self, epoch: int) -> Path:
+        return self.samples_dir / f"epoch-{epoch:04d}.png"
+
+    # Records -----------------------------------------------------------
+    def exists(self) -> bool:
+        return self.config_path.is_file()
+
+    def read_record(self) -> dict:
+        """config.json, checked to be a run record this harness wrote (a dict with run_id, config and data)."""
+        try:
+            record = json.loads(self.config_path.read_text())
+        except FileNotFoundError:
+            raise RunError(f"{self.path}: not a run folder (no config.json)") from None
+        except UnicodeDecodeError:
+            raise DamagedTable(f"{self.config_path}: damaged record (not UTF-8 text)") from None
+        except json.JSONDecodeError as exc:
+            raise DamagedTable(f"{self.config_path}: not valid JSON ({exc.msg} at line {exc.lineno}); a cut or "
+                               "edited record is never read") from None
+        if not (isinstance(record, dict) and {"run_id", "config", "data"} <= set(record)
+                and isinstance(record["config"], dict) and isinstance(record["data"], dict)):
+            raise RunError(f"{self.config_path}: not a harness run record (needs run_id, config and data)")
+        return record
+
+    def write_record(self, record: dict) -> None:
+        atomicio.write_json(self.config_path, record)
+
+    def status(self) -> str:
+        try:
+            return self.status_path.read_text().strip()
+        except FileNotFoundError:
+            return "absent"
+
+    def set_status(self, status: str) -> None:
+        atomicio.write_text(self.status_path, status + "\n")
+
+    # Tables ------------------------------------------------------------
+    def read_table(self, path: Path, columns: list[str]) -> pd.DataFrame:
+        """A table the harness wrote, read whole or not at all (DamagedTable names the file and the line): the
+        text must end with an end of line, every line must have the header's number of fields, the header its
+        columns, and every epoch and step must be an integer. An absent table is an empty one."""
+        if not path.is_file():
+            return pd.DataFrame(columns=columns)
+        try:
+            text = path.read_text()
+        except UnicodeDecodeError:
+            raise DamagedTable(f"{path}: damaged table (not UTF-8 text)") from None
+        _check_whole_csv(path, text, _REQUIRED.get(path.name, columns))
+        frame = pd.read_csv(io.StringIO(text), keep_default_na=False, na_values=[""])
+        for column in _INTEGER_COLUMNS:
+            if column in frame.columns:
+                bad = pd.to_numeric(frame[column], errors="coerce").isna()
+                if bad.any():
+                    raise DamagedTable(f"{path}: damaged table: line {int(bad.to_numpy().argmax()) + 2} has "
+                                       f"{column} {frame[column][bad].iloc[0]!r}, not an integer")
+        return frame
+
+    def write_table(self, path: Path, frame: pd.DataFrame) -> None:
+        atomicio.write_text(path, frame.to_csv(index=False))
+
+    def metrics(self) -> pd.DataFrame:
+        """The run's metric rows (tables written before the settings column are read in today's form)."""
+        return metric_rows.upgrade(self.read_table(self.metrics_path, METRIC_COLUMNS))
+
+    def steps(self) -> pd.DataFrame:
+        return self.read_table(self.steps_path, STEP_COLUMNS)
+
+    def finished_epoch(self) -> int | None:
+        """The last epoch this run recorded as finished: train.epochs once its status is done, else the newest
+        readable checkpoint's epoch; None if it recorded neither (nothing to hold its tables to)."""
+        if self.status() == "done":
+            return int(self.read_record()["config"]["train.epochs"])
+        for path in self.checkpoints:
+            try:
+                with np.load(path, allow_pickle=False) as saved:
+                    return int(saved["counter/epoch"])
+            except Exception:  # noqa: BLE001 - absent or unreadable: the next one, as a resume would
+                continue
+        return None
+
+    def tables(self, through: int | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """(metrics, steps), each read whole and reaching epoch `through` (default: `finished_epoch`): a table
+        cut at a line boundary parses, but stops short of what the run recorded, and is refused as well."""
+        metrics, steps = self.metrics(), self.steps()
+        through = self.finished_epoch() if through is None else through
+        if through:
+            for path, frame in ((self.metrics_path, metrics), (self.steps_path, steps)):
+                last = int(pd.to_numeric(frame["epoch"]).max()) if len(frame) else 0
+                if last < through:
+                    raise DamagedTable(f"{path}: damaged table: it ends at epoch {last}, but the run recorded epoch "
+                                       f"{through} as finished")
+        return metrics, steps
+
+    def tables_lock(self):
+        """Held while a process reads, changes and rewrites metrics.csv or evaluations.jsonl; waited for."""
+        return atomicio.waiting_lock(self.tables_lock_path)
+
+    def merge_metrics(self, rows: list[dict], *, variant: str, seed: int) -> None:
+        """Add evaluation rows to metrics.csv. Rows of the same (epoch, class, metric, N, settings) replace the
+        old ones; other N, metrics or settings stay beside them."""
+        new = pd.DataFrame([{"run": self.run_id, "variant": variant, "seed": seed, **r} for r in rows],
+                           columns=METRIC_COLUMNS)
+        with self.tables_lock():
+            old = self.metrics()
+            if len(old):
+                old = old[~metric_rows.keys(old).isin(set(metric_rows.keys(new)))]
+            self.write_table(self.metrics_path, pd.concat([old, new], ignore_index=True)[METRIC_COLUMNS])
+
+    def write_training_metrics(self, mine: list[dict]) -> None:
+        """Rewrite metrics.csv as the training's rows `mine` (all of them so far), keeping the rows that another
+        process (`harness eval` beside the training) merged in since: they join `mine`, in place, so the
+        training writes them again at every later epoch."""
+        with self.tables_lock():
+            on_disk = self.metrics()
+            if len(on_disk):
+                known = set(metric_rows.keys(pd.DataFrame(mine, columns=METRIC_COLUMNS))) if mine else set()
+                mine += on_disk[~metric_rows.keys(on_disk).isin(known)][METRIC_COLUMNS].to_dict("records")
+            self.write_table(self.metrics_path, pd.DataFrame(mine, columns=METRIC_COLUMNS))
+
+    def evaluations(self) -> list[dict]:
+        """evaluations.jsonl's records, read whole or not at all (DamagedTable names the line)."""
+        if not self.evaluations_path.is_file():
+            return []
+        text = self.evaluations_path.read_text()
+        if text and not text.endswith("\n"):
+            raise DamagedTable(f"{self.evaluations_path}: damaged record: line {text.count(chr(10)) + 1} is cut "
+                               "off (no end of line)")
+        records = []
+        for number, line in enumerate(text.splitlines(), start=1):
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError:
+                raise DamagedTable(f"{self.evaluations_path}: damaged record: line {number} is not JSON") from None
+        return records
+
+    def append_evaluation(self, record: dict) -> None:
+        """Add one `harness eval` record to evaluations.jsonl (rewritten atomically, so no line is ever torn; a
+        damaged file is refused, not extended)."""
+        with self.tables_lock():
+            old = "".join(json.dumps(r, sort_keys=True) + "\n" for r in self.evaluations())
+            atomicio.write_text(self.evaluations_path, old + json.dumps(record, sort_keys=True) + "\n")
+
+    def truncate_to_epoch(self, epoch: int) -> None:
+        """Drop table rows past `epoch`: what a killed run wrote after its last checkpoint."""
+        with self.tables_lock():
+            for path, frame in zip((self.metrics_path, self.steps_path), self.tables(through=epoch)):
+                if len(frame) and (frame["epoch"] > epoch).any():
+                    self.write_table(path, frame[frame["epoch"] <= epoch])
+
+    def lock(self):
+        """Hold the run's lock; a second process on the same run gets a RunError."""
+        import contextlib
+
+        @contextlib.contextmanager
+        def held():
+            try:
+                with atomicio.exclusive_lock(self.lock_path):
+                    yield
+            except atomicio.LockHeld as exc:
+                raise RunLocked(f"{self.path}: another process (pid {exc}) is working on this run") from None
+
+        return held()
+
+
+def _check_whole_csv(path: Path, text: str, required: list[str]) -> None:
+    """DamagedTable unless `text` is a whole CSV table with `required` among its header's columns."""
+    if not text:
+        raise DamagedTable(f"{path}: damaged table: the file is empty")
+    if not text.endswith("\n"):
+        raise DamagedTable(f"{path}: damaged table: line {text.count(chr(10)) + 1} is cut off (no end of line), as "
+                           "a full disk or an interrupted copy leaves a file")
+    reader = csv.reader(io.StringIO(text))
+    header = next(reader)
+    missing = [c for c in required if c not in header]
+    if missing:
+        raise DamagedTable(f"{path}: damaged table: the header lacks {', '.join(missing)}")
+    for number, fields in enumerate(reader, start=2):
+        if len(fields) != len(header):
+            raise DamagedTable(f"{path}: damaged table: line {number} has {len(fields)} fields, the header "
+                               f"{len(header)}")

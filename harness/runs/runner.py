@@ -1,0 +1,178 @@
+"""`harness run`: resolve a configuration, open its run folder, train, record.
+
+The run folder is the unit of work: it is locked while a process works on it,
+it refuses to be overwritten, and it can only be resumed with the
+configuration and data it was started with.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import platform
+import traceback
+from pathlib import Path
+
+import numpy as np
+
+from harness import __version__, config
+from harness.config import RunConfig
+from harness.data import dataset
+from harness.errors import HarnessError, RunDiverged, RunError
+from harness.evaluate import metrics
+from harness.models import registry
+from harness.runs import profiles
+from harness.runs.rundir import RunDir, check_run_id
+
+log = logging.getLogger("harness")
+
+# Keys a resumed run may change: extending training is what resuming is for.
+RESUMABLE_CHANGES = ("train.epochs", "description")
+
+
+def resolve(variant: str, *, profile: str = "cpu", seed: int = 0, epochs: int | None = None,
+            overrides: dict | None = None) -> RunConfig:
+    """Variant factory -> profile -> user overrides -> validate."""
+    cfg = registry.build_config(variant)
+    profiles.apply_profile(cfg, profile)
+    extra = dict(overrides or {})
+    extra["seed"] = seed
+    if epochs is not None:
+        extra["train.epochs"] = epochs
+    config.apply(cfg, extra)
+    return validate(cfg)
+
+
+def validate(cfg: RunConfig) -> RunConfig:
+    """Every rule a run's configuration must meet before anything is trained or evaluated: the configuration's own
+    (harness.config.validate) and the metric registry's (eval.metrics names, N against k)."""
+    return metrics.check_config(config.validate(cfg))
+
+
+def default_run_id(cfg: RunConfig) -> str:
+    return f"{cfg.variant}-{cfg.profile}-s{cfg.seed}"
+
+
+def versions() -> dict[str, str]:
+    import keras
+    import pandas
+    import PIL
+    import tensorflow as tf
+
+    return {"harness": __version__, "python": platform.python_version(), "tensorflow": tf.__version__,
+            "keras": keras.__version__, "numpy": np.__version__, "pandas": pandas.__version__,
+            "pillow": PIL.__version__, "platform": platform.platform()}
+
+
+def visible_devices() -> list[str]:
+    import tensorflow as tf
+
+    return [d.name for d in tf.config.list_logical_devices()]
+
+
+def run(cfg: RunConfig, *, data=None, out: Path | str | None = None, run_id: str | None = None,
+        resume: bool = False, progress: bool = False, on_step=None, devices: str | int | None = None,
+        clock=None) -> RunDir:
+    """Train `cfg` into out/run_id (resuming it if asked). Returns the run folder, whose
+    `trained` is False when a resumed run turned out to be finished already. `clock` (harness.phases) times
+    the run's phases, logged when it ends; by default from this call on."""
+    from harness import paths
+    from harness.phases import PhaseClock
+    from harness.train import devices as devices_mod
+
+    clock = clock or PhaseClock()
+    with clock("start-up"):  # TensorFlow and Keras are imported here on a first run in the process
+        from harness.train.trainer import TrainData, Trainer
+    strategy = devices_mod.strategy(devices, cfg.train.batch_size)  # a bad --devices fails before anything is written
+    cfg.train.precision = devices_mod.effective_precision(cfg.train.precision)
+    run_id = check_run_id(run_id or default_run_id(cfg))
+    rd = RunDir(paths.check_output_folder(out or paths.results_dir()) / run_id)
+    with clock("data"):
+        ds = dataset.load(data)
+        idx = dataset.training_indices(ds, cfg.data)
+    record = {
+        "run_id": run_id,
+        "config": config.flatten(cfg),
+        "data": {"digest": ds.digest, "source": ds.source, "n_train": int(len(idx)),
+                 "per_class": np.bincount(ds.labels[idx], minlength=10).tolist()},
+        "versions": versions(),
+        "devices": visible_devices(),
+        "machine": devices_mod.machine(),
+        "replicas": str(strategy.num_replicas_in_sync),
+    }
+    locks = (rd.lock_path.name, rd.tables_lock_path.name)
+    if rd.path.exists() and not rd.exists() and any(p.name not in locks for p in rd.path.iterdir()):
+        raise RunError(f"{rd.path}: exists and is not a run folder; choose another --run-id or --out")
+    rd.path.mkdir(parents=True, exist_ok=True)
+    with rd.lock():
+        if rd.exists():
+            if not resume:
+                raise RunError(f"{rd.path}: run exists (status: {rd.status()}); pass --resume to continue it, "
+                               "or --run-id NAME for a new run")
+            _check_resumable(rd, record)
+            rd.tables()  # a damaged table is refused before the record or the status is touched
+            if rd.status() == "done" and rd.read_record()["config"]["train.epochs"] == cfg.train.epochs:
+                log.info("%s is already done", rd.path)
+                rd.trained = False
+                return rd
+            record["created"] = rd.read_record().get("created")
+            record["resumed"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        else:
+            record["created"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        rd.write_record(record)
+        rd.set_status("running")
+        handler = _file_log(rd)
+        try:
+            log.info("run %s: %s, profile %s, seed %d, %d training images, devices %s", run_id, cfg.variant,
+                     cfg.profile, cfg.seed, len(idx), ", ".join(record["devices"]))
+            evaluator = None
+            if metrics.expand(cfg.eval.metrics) or cfg.eval.domain_every:
+                from harness.evaluate.evaluator import Evaluator
+
+                with clock("evaluator"):
+                    evaluator = Evaluator(cfg, ds, out_dir=rd.path / "domain")
+            trainer = Trainer(cfg, TrainData(ds.images[idx], ds.labels[idx]), rd, progress=progress,
+                              on_step=on_step, evaluator=evaluator, strategy=strategy, clock=clock)
+            trainer.fit()
+            rd.set_status("done")
+            log.info("run %s done: %s", run_id, rd.path)
+            log.info("%s", clock.summary())
+        except RunDiverged:
+            raise
+        except HarnessError as exc:
+            rd.set_status(f"failed: {exc}")
+            raise
+        except KeyboardInterrupt:
+            rd.set_status("failed: interrupted")
+            raise
+        except Exception as exc:
+            # The traceback goes to log.txt only; the console gets one line.
+            handler.stream.write(traceback.format_exc())
+            handler.flush()
+            rd.set_status(f"failed: {type(exc).__name__}: {exc}")
+            raise
+        finally:
+            logging.getLogger("harness").removeHandler(handler)
+            handler.close()
+    return rd
+
+
+def _check_resumable(rd: RunDir, record: dict) -> None:
+    old = rd.read_record()
+    # A key added by a later harness version did not exist when the run started: it ran with the default.
+    defaults = config.flatten(config.RunConfig())
+    old_config = {**{k: defaults[k] for k in record["config"] if k in defaults}, **old.get("config", {})}
+    changes = config.diff(old_config, record["config"], ignore=RESUMABLE_CHANGES)
+    if old.get("data", {}).get("digest") != record["data"]["digest"]:
+        changes.append(f"data digest: {old.get('data', {}).get('digest')} -> {record['data']['digest']}")
+    if changes:
+        raise RunError(f"{rd.path}: cannot resume with a different configuration: " + "; ".join(changes))
+
+
+def _file_log(rd: RunDir) -> logging.Handler:
+    handler = logging.FileHandler(rd.log_path)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    logger = logging.getLogger("harness")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    return handler

@@ -1,0 +1,66 @@
+"""GAN objectives: what D and G minimise, registered by name (`train.loss`).
+
+An objective is an object with the discriminator's loss and the generator's
+loss, both on raw logits. A new objective is one small module in this package
+that subclasses `Objective` and registers itself with `@register_objective`;
+`harness.config.LOSSES` lists the names `validate` accepts (a test keeps the
+two in step). Regularisers of D (R1) live in `harness.train.objectives.r1` and are
+added by the step builder, so every objective can take one.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+
+
+class Objective:
+    """The two losses of one GAN objective; subclasses override both."""
+
+    name: str = ""
+    pairs_real_in_g: bool = False  # relativistic objectives: G's loss also takes D's logits of the real batch
+
+    def d_loss(self, real_logits, fake_logits):
+        raise NotImplementedError
+
+    def g_loss(self, fake_logits, real_logits=None):
+        raise NotImplementedError
+
+
+_OBJECTIVES: dict[str, type[Objective]] = {}
+
+
+def register_objective(cls: type[Objective]) -> type[Objective]:
+    if not cls.name or cls.name in _OBJECTIVES:
+        raise ValueError(f"objective {cls.__name__}: needs a unique name, got {cls.name!r}")
+    _OBJECTIVES[cls.name] = cls
+    return cls
+
+
+def _load_all() -> None:
+    for info in pkgutil.iter_modules(__path__):
+        importlib.import_module(f"{__name__}.{info.name}")
+
+
+def names() -> list[str]:
+    _load_all()
+    return sorted(_OBJECTIVES)
+
+
+def get(name: str) -> Objective:
+    _load_all()
+    return _OBJECTIVES[name]()
+
+
+def accuracy_real(real_logits):
+    """Share of real images the discriminator calls real (the paper's Figure 11)."""
+    import tensorflow as tf
+
+    return tf.reduce_mean(tf.cast(real_logits > 0, tf.float32))
+
+
+def accuracy_fake(fake_logits):
+    """Share of generated images the discriminator calls fake."""
+    import tensorflow as tf
+
+    return tf.reduce_mean(tf.cast(fake_logits < 0, tf.float32))
