@@ -158,7 +158,7 @@ def test_mixed_precision_step_computes_in_float16_with_float32_weights():
     """The GPU code path, forced on the CPU: float16 activations, float32 variables, loss scaling, finite losses."""
     import tensorflow as tf
 
-    from harness.train.trainer import GAN, configure_determinism
+    from harness.train.gan import GAN, configure_determinism
 
     cfg = runner.resolve("paper_dcgan", profile="smoke", overrides=_R1_EMA)  # R1 and the average take float16 too
     configure_determinism(0)
@@ -194,7 +194,7 @@ def test_bf16_step_computes_in_bfloat16_without_loss_scaling_and_is_deterministi
     """bf16 has float32's exponent range: no loss scaling. Same seed, same machine: the same losses."""
     import tensorflow as tf
 
-    from harness.train.trainer import GAN, configure_determinism
+    from harness.train.gan import GAN, configure_determinism
 
     cfg = runner.resolve("paper_dcgan", profile="smoke", overrides=_R1_EMA)
     rng = np.random.default_rng(0)

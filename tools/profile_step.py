@@ -2,7 +2,7 @@
 
   python tools/profile_step.py --width 0.25 --steps 20 [--threads 1] [--variant paper_dcgan] [--set KEY=VALUE]
 
-Builds the harness's GAN (harness.train.trainer.GAN, the compiled step the trainer calls), traces it once, then records
+Builds the harness's GAN (harness.train.gan.GAN, the compiled step the trainer calls), traces it once, then records
 `--steps` steps with tf.profiler and sums the host plane's op events: per op type and per op, the time, its share
 of the step, and for convolutions and matmuls their FLOPs and the GFLOP/s they reach (the fp32 peak of one core is
 the bound to compare with). Prints images/s of the same steps without the profiler too. Name the machine (lscpu)
@@ -108,7 +108,7 @@ def main() -> int:
     from harness import config
     from harness.runs import runner
     from harness.train import devices
-    from harness.train.trainer import GAN, configure_determinism
+    from harness.train.gan import GAN, configure_determinism
 
     if args.threads:
         tf.config.threading.set_intra_op_parallelism_threads(args.threads)

@@ -21,7 +21,7 @@ def worker(profile: str, threads: int, steps: int) -> None:
     tf.config.threading.set_intra_op_parallelism_threads(threads)
     tf.config.threading.set_inter_op_parallelism_threads(threads)
     from harness.runs import runner
-    from harness.train.trainer import GAN, configure_determinism
+    from harness.train.gan import GAN, configure_determinism
 
     cfg = runner.resolve("paper_dcgan", profile=profile)
     configure_determinism(0)

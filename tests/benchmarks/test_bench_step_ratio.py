@@ -24,7 +24,7 @@ import pytest
 
 from harness.runs import runner
 from harness.train import devices
-from harness.train.trainer import GAN, _dtype_policy, configure_determinism
+from harness.train.gan import GAN, configure_determinism, dtype_policy
 
 BATCH = 64
 STEPS = 8  # steps per timed round, each side (and the harness's steps per call)
@@ -44,7 +44,7 @@ def tutorial_gan(cfg, precision: str):
 
     from harness.models.networks import build_discriminator, build_generator
 
-    with _dtype_policy(precision):
+    with dtype_policy(precision):
         g, d = build_generator(cfg.model, seed=0), build_discriminator(cfg.model, seed=0)
     noise_dim, t = cfg.model.g.noise_dim, cfg.train
     bce = keras.losses.BinaryCrossentropy(from_logits=True)

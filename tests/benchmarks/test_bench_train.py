@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from harness.runs import runner
-from harness.train.trainer import GAN, configure_determinism
+from harness.train.gan import GAN, configure_determinism
 
 BATCH = 64
 

@@ -1,0 +1,290 @@
+"""What each `harness` subcommand does, once parsed: a small function per command that calls the stage it drives
+(runs, evaluate, report, data) and prints its result. Errors are raised as HarnessError for main() to print.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import textwrap
+from pathlib import Path
+
+from harness.errors import HarnessError
+from harness.evaluate import metrics
+
+log = logging.getLogger("harness")
+
+
+
+def _resolve(args):
+    from harness import config
+    from harness.runs import runner
+
+    overrides = config.parse_assignments(args.set)
+    if args.split is not None:
+        overrides["data.split"] = args.split
+    if args.precision is not None:
+        overrides["train.precision"] = args.precision
+    return runner.resolve(args.variant, profile=args.profile, seed=args.seed, epochs=args.epochs,
+                          overrides=overrides)
+
+
+# Commands ---------------------------------------------------------------
+
+
+def cmd_data(args) -> int:
+    from harness.data import dataset, eurosat
+
+    if args.data_command == "fetch":
+        from harness.fetch import fetch
+
+        path = fetch(args.source, dest_dir=Path(args.dest) if args.dest else None, progress=sys.stderr.isatty())
+        print(f"fetched and verified: {path}")
+        return 0
+    source = dataset.resolve_source(args.data)
+    if args.data_command == "verify":
+        with eurosat.open_archive(source) as archive:
+            problems = eurosat.verify(archive)
+            count = len(archive.members)
+        if problems:
+            for problem in problems:
+                print(f"{source}: {problem}", file=sys.stderr)
+            print(f"{source}: {len(problems)} problem(s) in {count} images", file=sys.stderr)
+            return 1
+        print(f"{source}: OK, {count} images in {eurosat.NUM_CLASSES} classes, all 64x64 RGB")
+        return 0
+    ds = dataset.load(source)
+    print(f"source   {ds.source}\ndigest   {ds.digest}\nimages   {len(ds)}")
+    for split in ("train", "val", "test"):
+        print(f"{split:<8} {len(dataset.split_indices(ds.labels, split, seed=0))} (split seed 0)")
+    return 0
+
+
+def cmd_variants(args) -> int:
+    from tabulate import tabulate
+
+    from harness.models import registry
+
+    names = registry.list_variants(args.pattern)
+    if not names:
+        raise HarnessError(f"no variant matches {args.pattern!r}; `harness variants` lists them all")
+    width = max(len(n) for n in names) + 2
+    text_width = max(40, 100 - width - 2)  # the whole table fits a 100-column terminal
+    rows = []
+    for name in names:
+        cfg = registry.build_config(name)
+        changed = registry.changes(cfg)
+        settings = ("changes: " + ", ".join(changed)) if changed else f"the baseline: {registry.summary(cfg)}"
+        rows.append((name, "\n".join(textwrap.fill(part, text_width) for part in (registry.description(name),
+                                                                                    settings))))
+    print(tabulate(rows, headers=["variant", "description; every setting it changes over paper_dcgan"],
+                   tablefmt="simple"))
+    return 0
+
+
+def cmd_profiles(args) -> int:
+    from textwrap import fill
+
+    from tabulate import tabulate
+
+    from harness.runs import profiles
+
+    rows = [(p.name, fill(p.description, 60), fill(p.cost or "not measured", 40),
+             fill(", ".join(f"{k}={v}" for k, v in p.overrides.items()), 50))
+            for p in profiles.PROFILES.values()]
+    print(tabulate(rows, headers=["profile", "what it scales", "what it costs (measured)", "overrides"]))
+    return 0
+
+
+def cmd_config(args) -> int:
+    from harness import config
+
+    for key, value in config.flatten(_resolve(args)).items():
+        print(f"{key} = {value}")
+    return 0
+
+
+def cmd_run(args) -> int:
+    from harness.phases import PhaseClock
+    from harness.runs import runner
+
+    clock = PhaseClock.since_process_start()  # the log's wall-time line counts the CLI's own start-up too
+    with clock("start-up"):  # resolving the variant imports Keras
+        cfg = _resolve(args)
+    progress = not args.no_progress and sys.stderr.isatty()
+    rd = runner.run(cfg, data=args.data, out=args.out, run_id=args.run_id, resume=args.resume, progress=progress,
+                    devices=args.devices, clock=clock)
+    print(f"{rd.path}: {rd.status()}")
+    return 0
+
+
+def cmd_generate(args) -> int:
+    from harness.data import eurosat
+    from harness.runs.generate import generate
+
+    classes = list(eurosat.CLASSES) if args.cls == "all" else [c.strip() for c in args.cls.split(",")]
+    written = generate(args.run_dir, classes=classes, n=args.n, out=args.out, fmt=args.format,
+                       epoch=args.epoch, seed=args.seed)
+    where = written[0] if args.format == "npz" else Path(args.out)
+    print(f"wrote {args.n} images x {len(classes)} classes to {where}")
+    return 0
+
+
+def cmd_classifier(args) -> int:
+    from tabulate import tabulate
+
+    from harness.data import dataset, eurosat
+    from harness.evaluate import classifier
+
+    ds = dataset.load(args.data)
+    recipe = classifier.Recipe() if args.epochs is None else classifier.Recipe(epochs=args.epochs)
+    if args.epochs is not None and args.epochs < 1:
+        raise HarnessError(f"--epochs {args.epochs}: must be >= 1")
+    ref = classifier.reference(ds, recipe, seed=args.seed, retrain=args.retrain, progress=sys.stderr.isatty())
+    test = ref.info["test"]
+    print(f"test accuracy {test['accuracy']:.4f} on {test['n']} images; trained in "
+          f"{ref.info['train_seconds'] / 60:.1f} min")
+    print(tabulate(sorted(test["per_class"].items()), headers=["class", "accuracy"], floatfmt=".4f"))
+    short = [c[:6] for c in eurosat.CLASSES]
+    print("confusion matrix (rows: true class, columns: predicted)")
+    print(tabulate([[c] + row for c, row in zip(eurosat.CLASSES, test["confusion"])], headers=["true"] + short))
+    return 0
+
+
+def cmd_report(args) -> int:
+    from harness import paths
+    from harness.report import build
+
+    results = Path(args.results) if args.results else paths.results_dir()
+    formats = tuple(f.strip() for f in args.format.split(",") if f.strip())
+    report = build(results, variants=args.variants, out=args.out, formats=formats, data=args.data,
+                   floor=not args.no_floor)
+    if report.terminal:
+        print(report.terminal)
+    for note in report.notes:
+        log.info("note: %s", note)
+    print(f"\nreport written to {report.out}:")
+    for name in sorted(report.files):
+        if not name.startswith("figures/") or name.endswith(".png"):
+            print(f"  {report.files[name]}")
+    return 0
+
+
+def cmd_transfer(args) -> int:
+    from harness import atomicio
+    from harness.report import transfer
+
+    labels = tuple(x.strip() for x in args.labels.split(","))
+    if len(labels) != 2 or not all(labels):
+        raise HarnessError(f"--labels {args.labels!r}: expected two names, e.g. bench,long")
+    table = transfer.transfer(Path(args.first), Path(args.second), labels)
+    if table.empty:
+        raise HarnessError(f"{args.first} and {args.second} compare no variant on the same metric")
+    text = transfer.markdown(table, labels)
+    print(text, end="")
+    if args.out:
+        out = Path(args.out)
+        atomicio.write_text(out / "transfer.csv", table.to_csv(index=False))
+        atomicio.write_text(out / "transfer.md", text)
+    return 0
+
+
+def cmd_sweep(args) -> int:
+    from collections import Counter
+
+    from tabulate import tabulate
+
+    from harness import config
+    from harness.runs import sweep
+    from harness.runs.executors import local
+
+    cells = sweep.expand(args.variants, args.seeds)
+    how = f"{args.jobs or local.default_jobs(len(cells))} job(s)" if args.executor == "local" else args.executor
+    log.info("sweep: %d cells (%s x seeds %s), profile %s, %s", len(cells),
+             ", ".join(dict.fromkeys(c.variant for c in cells)), args.seeds, args.profile, how)
+    outcomes = sweep.sweep(cells, profile=args.profile, overrides=config.parse_assignments(args.set),
+                           out=args.out, data=args.data, jobs=args.jobs, executor=args.executor,
+                           address=args.address, cpus_per_cell=args.cpus_per_cell, gpus_per_cell=args.gpus_per_cell,
+                           on_result=lambda o: log.info("%s seed %d: %s", o.cell.variant, o.cell.seed, o.status))
+    print(tabulate([(o.cell.variant, o.cell.seed, o.status.split(":")[0], f"{o.seconds:.0f}", o.run_dir)
+                    for o in outcomes], headers=["variant", "seed", "status", "seconds", "run folder"]))
+    counts = Counter(o.status.split(":")[0] for o in outcomes)
+    print(", ".join(f"{counts.get(k, 0)} {k}" for k in ("done", "skipped", "busy", "failed", "diverged")))
+    return 0 if not (counts.get("failed") or counts.get("diverged")) else 1
+
+
+def cmd_eval(args) -> int:
+    from tabulate import tabulate
+
+    from harness import config
+    from harness.runs.evaluation import evaluate_run
+
+    overrides = config.parse_assignments(args.set)
+    for key, value in (("eval.metrics", args.metrics), ("eval.n", args.n), ("eval.protocol", args.protocol)):
+        if value is not None:
+            overrides[key] = value
+    rows = evaluate_run(args.run_dir, data=args.data, epoch=args.epoch, overrides=overrides)
+    table, confusion = {}, {}
+    for r in rows:
+        if r["metric"] == "predicted_as":
+            confusion.setdefault(r["class"], {})[r["settings"].split("=", 1)[1]] = r["value"]
+        else:
+            name = r["metric"] + (f" ({r['settings']})" if r["settings"] else "")
+            table.setdefault(r["class"], {})[name] = r["value"]
+    metrics = sorted({m for v in table.values() for m in v})
+    print(tabulate([[c] + [v.get(m) for m in metrics] for c, v in table.items()], headers=["class"] + metrics,
+                   floatfmt=".4g"))
+    if confusion:
+        columns = list(next(iter(confusion.values())))
+        print("generated class (rows) as the reference classifier labels it (columns), share")
+        print(tabulate([[c] + [v[k] for k in columns] for c, v in confusion.items()],
+                       headers=["generated"] + [k[:6] for k in columns], floatfmt=".2f"))
+    return 0
+
+
+def cmd_fid(args) -> int:
+    import json
+
+    from harness import config
+    from harness.evaluate.fid import distances, imagesets
+    from harness.evaluate.fid.extractor import InceptionFeatures
+    from harness.evaluate.metrics.features import Memo
+
+    available = {m.name: m for m in metrics.for_image_sets()}
+    names = list(dict.fromkeys([m.strip() for m in args.metrics.split(",") if m.strip()]
+                               + (["kid"] if args.kid else [])))
+    unknown = [m for m in names if m not in available]
+    if unknown or not names:
+        raise HarnessError(f"--metrics {args.metrics!r}: choose from {', '.join(available)}")
+    if args.k < 1:
+        raise HarnessError(f"--k {args.k}: must be >= 1")
+    uses_k = [m for m in names if "eval.k" in available[m].settings]
+    sets = [imagesets.load(p) for p in (args.set_a, args.set_b)]
+    if uses_k and min(len(x) for x in sets) <= args.k:
+        raise HarnessError(f"--k {args.k}: needs more than {args.k} images in each set")
+    cfg = config.RunConfig()
+    cfg.eval.sqrt, cfg.eval.k, cfg.eval.resize = args.sqrt, args.k, args.resize
+    extractor = InceptionFeatures(batch_size=args.batch, resize=args.resize)
+    real, fake = (extractor(images) for images in sets)
+    if "fid" in names and min(len(real), len(fake)) < distances.FEATURE_DIM:
+        log.warning("fewer than %d images in a set: FID is biased upward; compare only at equal N",
+                    distances.FEATURE_DIM)
+    values, details, shared = {}, {}, Memo()
+    for name in names:
+        metric = available[name]
+        values.update(metric.compute(real, fake, cfg=cfg, cls=None, bank=shared))
+        settings = metric.settings_text(cfg)
+        details.update({o.name: f"  (N = {len(real)} vs {len(fake)}{'; ' + settings if settings else ''})"
+                        for o in metric.outputs})
+    if args.json:
+        print(json.dumps(values))
+        return 0
+    for name, value in values.items():
+        print(f"{name}: {value:.6f}{details.get(name, '')}")
+    return 0
+
+
+COMMANDS = {"data": cmd_data, "variants": cmd_variants, "profiles": cmd_profiles, "config": cmd_config,
+            "run": cmd_run, "generate": cmd_generate,
+            "eval": cmd_eval, "fid": cmd_fid, "sweep": cmd_sweep, "classifier": cmd_classifier,
+            "report": cmd_report, "transfer": cmd_transfer}
