@@ -332,3 +332,31 @@ def test_transfer_pairs_two_budgets_and_says_what_held(tmp_path, capsys):
     assert code == 0 and row in out
     assert (tmp_path / "out" / "transfer.csv").is_file() and (tmp_path / "out" / "transfer.md").read_text() == out
     assert main(["transfer", str(bench), str(tmp_path)]) == 2  # not a report folder: one line, exit 2
+
+
+def test_compare_pairs_two_folders_cell_by_cell(tmp_path, capsys):
+    """The same cells trained two ways: B - A per seed, its mean, CI, t-test p against scipy, and Holm p."""
+    from harness.report import pairs
+
+    a, b = tmp_path / "a", tmp_path / "b"
+    for seed, shift in ((0, 5.0), (1, 7.0), (2, 9.0)):
+        write_run(a, "paper_dcgan", seed)
+        write_run(b, "paper_dcgan", seed, offset=shift)
+    write_run(b, "paper_dcgan", 3, offset=100.0)  # no partner in A: left out
+    write_run(a, "no_batchnorm", 0)  # no partner variant in B: left out
+    table = pairs.compare_folders(a, b, ["fid", "kid"]).set_index(["variant", "metric"])
+    fid = table.loc[("paper_dcgan", "fid")]
+    assert fid["pairs"] == 3 and fid["A"] == pytest.approx(145) and fid["B"] == pytest.approx(152)
+    assert fid["B - A"] == pytest.approx(7.0)
+    assert fid["ci95"] == pytest.approx(sps.t.ppf(0.975, 2) * 2.0 / np.sqrt(3))
+    assert fid["p"] == pytest.approx(sps.ttest_rel([150, 152, 154], [145, 145, 145]).pvalue)
+    assert fid["Holm p"] == pytest.approx(min(1.0, 2 * max(table["p"])))  # two tests, equal p: both x2
+    assert fid["per seed B - A"] == "s0 +5, s1 +7, s2 +9"
+    assert ("no_batchnorm", "fid") not in table.index
+    assert main(["compare", str(a), str(b), "--metrics", "fid", "--out", str(tmp_path / "out")]) == 0
+    out = capsys.readouterr().out
+    assert "| paper_dcgan | fid" in out and (tmp_path / "out" / "compare.md").read_text() == out
+    assert main(["compare", str(a), str(b), "--metrics", "fid,fidd"]) == 2  # unknown metric: one line
+    assert "fidd is not an output of a registered metric" in capsys.readouterr().err
+    assert main(["compare", str(a), str(tmp_path / "none")]) == 2  # no such folder
+    assert main(["compare", str(a), str(b), "--metrics", "label_fidelity"]) == 2  # evaluated in neither

@@ -189,6 +189,24 @@ def cmd_transfer(args) -> int:
     return 0
 
 
+def cmd_compare(args) -> int:
+    from harness import atomicio
+    from harness.report import pairs
+
+    names = [m.strip() for m in args.metrics.split(",") if m.strip()]
+    first, second = Path(args.first), Path(args.second)
+    table = pairs.compare_folders(first, second, names)
+    if table.empty:
+        raise HarnessError(f"{first} and {second}: no (variant, seed) cell evaluated on {args.metrics} in both")
+    text = pairs.markdown(table, first, second)
+    print(text, end="")
+    if args.out:
+        out = Path(args.out)
+        atomicio.write_text(out / "compare.csv", table.to_csv(index=False))
+        atomicio.write_text(out / "compare.md", text)
+    return 0
+
+
 def cmd_sweep(args) -> int:
     from collections import Counter
 
@@ -287,4 +305,4 @@ def cmd_fid(args) -> int:
 COMMANDS = {"data": cmd_data, "variants": cmd_variants, "profiles": cmd_profiles, "config": cmd_config,
             "run": cmd_run, "generate": cmd_generate,
             "eval": cmd_eval, "fid": cmd_fid, "sweep": cmd_sweep, "classifier": cmd_classifier,
-            "report": cmd_report, "transfer": cmd_transfer}
+            "report": cmd_report, "transfer": cmd_transfer, "compare": cmd_compare}

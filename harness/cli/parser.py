@@ -88,6 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     _classifier_parsers(sub)
     _report_parser(sub)
     _transfer_parser(sub)
+    _compare_parser(sub)
     _sweep_parser(sub)
     _eval_parser(sub)
     _fid_parser(sub)
@@ -155,6 +156,18 @@ def _transfer_parser(sub) -> None:
     tr.add_argument("second", metavar="REPORT_B", help="a `harness report` folder (the expensive budget)")
     tr.add_argument("--labels", default="bench,long", help="the two budgets' names in the table")
     tr.add_argument("--out", metavar="DIR", help="also write transfer.csv and transfer.md here")
+
+
+def _compare_parser(sub) -> None:
+    from harness.report.pairs import DEFAULT_METRICS
+
+    cmp = _command(sub, "compare", "the same (variant, seed) cells trained two ways (precisions, machines, "
+                   "releases) in two results folders, compared pair by pair",
+                   "harness compare results/float32 results/bf16 --metrics fid,label_fidelity")
+    cmp.add_argument("first", metavar="A_DIR", help="a results folder (the reference way)")
+    cmp.add_argument("second", metavar="B_DIR", help="a results folder with the same cells trained the other way")
+    cmp.add_argument("--metrics", default=DEFAULT_METRICS, help="comma-separated row metrics (class means)")
+    cmp.add_argument("--out", metavar="DIR", help="also write compare.csv and compare.md here")
 
 
 def _sweep_parser(sub) -> None:
