@@ -26,10 +26,41 @@ def test_paper_width_shapes_and_parameter_counts():
     assert d.count_params() == PAPER_D_PARAMS
     assert g.output_shape == (None, 64, 64, 3)
     assert d.output_shape == (None, 1)
-    # The discriminator sees 3 image channels + the 10-channel one-hot label map.
-    assert d.get_layer("image_label").output.shape[-1] == 13
+    # The discriminator sees 3 image channels + the 10-channel one-hot label map: its first kernel reads 13.
+    assert d.get_layer("down1").kernel.shape[2] == 13
+    assert build_discriminator(cfg.model, label_maps=True).get_layer("image_label").output.shape[-1] == 13
     assert [layer.output.shape[1] for layer in g.layers if layer.name.startswith("up") and "_" not in layer.name] \
         == [8, 16, 32, 64]
+
+
+@pytest.mark.parametrize("variant", ["paper_dcgan", "no_batchnorm"])
+def test_onehot_label_conv_is_the_convolution_of_the_concatenated_label_maps(variant):
+    """D's first layer without the 10 constant channels computes what the convolution over them computes: same
+    variables in the same order, same logits, same gradients (weights and the image, which G's update needs),
+    including at the borders where 'same' padding cuts the label maps; and the label still changes the logit."""
+    import tensorflow as tf
+
+    cfg = runner.resolve(variant, profile="cpu")
+    fast = build_discriminator(cfg.model, seed=3)
+    maps = build_discriminator(cfg.model, seed=3, label_maps=True)
+    assert [v.shape for v in fast.weights] == [v.shape for v in maps.weights]
+    for v, w in zip(fast.weights, maps.weights):
+        np.testing.assert_array_equal(v.numpy(), w.numpy())
+    rng = np.random.default_rng(0)
+    image = tf.constant(rng.uniform(-1, 1, (12, 64, 64, 3)).astype("float32"))
+    label = tf.constant(np.arange(12) % 10, tf.int32)
+    out = []
+    for model in (fast, maps):
+        with tf.GradientTape() as tape:
+            tape.watch(image)
+            logit = model([image, label], training=True)
+            loss = tf.reduce_sum(logit * tf.range(1.0, 13.0)[:, None])
+        out.append((logit.numpy(), tape.gradient(loss, [image] + model.trainable_weights)))
+    np.testing.assert_allclose(out[0][0], out[1][0], rtol=1e-4, atol=1e-5)
+    for a, b in zip(out[0][1], out[1][1]):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-3, atol=1e-5 * float(np.abs(b).max()))
+    other = fast([image, (label + 1) % 10], training=False).numpy()
+    assert np.abs(other - fast([image, label], training=False).numpy()).max() > 1e-4
 
 
 def test_width_multiplier_scales_every_layer():
