@@ -171,7 +171,6 @@ def cmd_report(args) -> int:
 
 
 def cmd_transfer(args) -> int:
-    from harness import atomicio
     from harness.report import transfer
 
     labels = tuple(x.strip() for x in args.labels.split(","))
@@ -180,17 +179,10 @@ def cmd_transfer(args) -> int:
     table = transfer.transfer(Path(args.first), Path(args.second), labels)
     if table.empty:
         raise HarnessError(f"{args.first} and {args.second} compare no variant on the same metric")
-    text = transfer.markdown(table, labels)
-    print(text, end="")
-    if args.out:
-        out = Path(args.out)
-        atomicio.write_text(out / "transfer.csv", table.to_csv(index=False))
-        atomicio.write_text(out / "transfer.md", text)
-    return 0
+    return _print_and_keep(table, transfer.markdown(table, labels), args.out, "transfer")
 
 
 def cmd_compare(args) -> int:
-    from harness import atomicio
     from harness.report import pairs
 
     names = [m.strip() for m in args.metrics.split(",") if m.strip()]
@@ -198,12 +190,17 @@ def cmd_compare(args) -> int:
     table = pairs.compare_folders(first, second, names)
     if table.empty:
         raise HarnessError(f"{first} and {second}: no (variant, seed) cell evaluated on {args.metrics} in both")
-    text = pairs.markdown(table, first, second)
+    return _print_and_keep(table, pairs.markdown(table, first, second), args.out, "compare")
+
+
+def _print_and_keep(table, text: str, out: str | None, stem: str) -> int:
+    """Print a comparison's Markdown; with --out, also keep it and its table as STEM.md and STEM.csv there."""
+    from harness import atomicio
+
     print(text, end="")
-    if args.out:
-        out = Path(args.out)
-        atomicio.write_text(out / "compare.csv", table.to_csv(index=False))
-        atomicio.write_text(out / "compare.md", text)
+    if out:
+        atomicio.write_text(Path(out) / f"{stem}.csv", table.to_csv(index=False))
+        atomicio.write_text(Path(out) / f"{stem}.md", text)
     return 0
 
 
