@@ -72,8 +72,12 @@ def keys(frame):
     import pandas as pd
 
     parts = [pd.to_numeric(frame["epoch"]).astype("int64").astype(str),
-             frame["class"].fillna("").astype(str), frame["metric"].astype(str),
-             frame["settings"].fillna("").astype(str)]
+             _text(frame["class"]), frame["metric"].astype(str), _text(frame["settings"])]
     for col in ("n_real", "n_fake"):
         parts.append(pd.to_numeric(frame[col], errors="coerce").map(lambda v: "" if pd.isna(v) else f"{v:g}"))
     return parts[0].str.cat(parts[1:], sep="|")
+
+
+def _text(column):
+    """A column as strings, missing values as "" (an all-missing column reads as float64, which "" cannot fill)."""
+    return column.astype(object).fillna("").astype(str)
