@@ -24,7 +24,6 @@ G_UPSAMPLES = ("transposed", "nearest", "bilinear")  # stride-2 transposed conv,
 D_NORMS = ("batch", "none", "spectral")
 G_LABEL_MODES = ("onehot", "embedding")
 D_LABEL_MODES = ("onehot", "embedding", "projection")
-LOSSES = ("bce", "hinge", "relativistic")
 AUGMENTS = ("none", "diffaugment")
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 EMA_BN = ("average", "recompute")  # harness.train.ema: the generator average's batch-norm statistics
@@ -241,7 +240,8 @@ def _coerce(key: str, raw: Any, current: Any) -> Any:
 
 # ---------------------------------------------------------------------------
 # Validation: every rule about what is possible lives here, except the names that registries in later stages
-# own (eval.metrics: harness.evaluate.metrics.check_config); harness.runs.runner.validate applies both.
+# own (train.loss: harness.train.objectives.check_config; eval.metrics: harness.evaluate.metrics.check_config);
+# harness.runs.runner.validate applies all three.
 
 
 def scaled(filters: tuple[int, ...], width: float) -> tuple[int, ...]:
@@ -280,7 +280,6 @@ def validate(cfg: RunConfig) -> RunConfig:
         check(getattr(t, key) > 0, f"train.{key}", getattr(t, key), "must be > 0")
     for key in ("beta_1", "beta_2"):
         check(0 <= getattr(t, key) < 1, f"train.{key}", getattr(t, key), "must be in [0, 1)")
-    check(t.loss in LOSSES, "train.loss", t.loss, f"must be one of {', '.join(LOSSES)}")
     check(t.augment in AUGMENTS, "train.augment", t.augment, f"must be one of {', '.join(AUGMENTS)}")
     check(0 <= t.g_ema < 1, "train.g_ema", t.g_ema, "must be in [0, 1) (0 turns the average off)")
     check(t.g_ema_bn in EMA_BN, "train.g_ema_bn", t.g_ema_bn, f"must be one of {', '.join(EMA_BN)}")

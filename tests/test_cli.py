@@ -173,3 +173,38 @@ def test_every_relative_link_in_the_readme_and_docs_resolves():
                 broken.append(f"{page.relative_to(root)}: {target}")
     assert not broken, broken
     assert len((root / "README.md").read_text().splitlines()) <= 250
+
+
+def test_the_readmes_extension_examples_register_and_run():
+    """README's variant, metric and objective examples, pasted into a plugin module, work as they say."""
+    import re
+    import types
+
+    import numpy as np
+
+    from harness import config
+    from harness.evaluate import metrics
+    from harness.models import registry
+    from harness.runs import runner
+    from harness.train import objectives
+
+    text = (Path(__file__).parents[1] / "README.md").read_text()
+    variant, metric, objective = re.findall(r"```python\n(.*?)```", text, re.S)
+    added = []
+    try:
+        for source in (variant, metric, objective):
+            module = types.ModuleType("readme_plugin")
+            exec(compile(source, "README.md", "exec"), module.__dict__)
+            added.append(module)
+        assert registry.build_config("ttur_wide").train.lr_d == 8e-4
+        rng = np.random.default_rng(0)
+        real, fake = rng.normal(size=(40, 6)), rng.normal(size=(40, 6)) + 1.0
+        assert metrics.get("my_domain_fid").compute(real, fake, cfg=None)["my_domain_fid"] > 1.0
+        assert list(metrics.registered())[-1] == "my_domain_fid"  # plugins after the built-in families
+        cfg = runner.validate(config.apply(config.RunConfig(), {"train.loss": "lsgan",
+                                                                "eval.metrics": "fid,my_domain_fid"}))
+        assert float(objectives.get(cfg.train.loss).d_loss(np.ones(4, "float32"), np.zeros(4, "float32"))) == 0.0
+    finally:
+        registry._REGISTRY.pop("ttur_wide", None)
+        metrics._REGISTRY.pop("my_domain_fid", None)
+        objectives._OBJECTIVES.pop("lsgan", None)

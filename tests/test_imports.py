@@ -92,7 +92,7 @@ def test_a_stage_imports_nothing_from_a_later_stage():
 
 
 def test_the_documented_public_paths_import():
-    from harness.config import LOSSES, RunConfig, validate  # noqa: F401
+    from harness.config import RunConfig, validate  # noqa: F401
     from harness.metrics import Output, register, register_space  # noqa: F401
     from harness.objectives import Objective, register_objective  # noqa: F401
     from harness.registry import ENTRY_POINT_GROUP, list_variants, register_variant  # noqa: F401

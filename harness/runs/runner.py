@@ -23,6 +23,7 @@ from harness.evaluate import metrics
 from harness.models import registry
 from harness.runs import profiles
 from harness.runs.rundir import RunDir, check_run_id
+from harness.train import objectives
 
 log = logging.getLogger("harness")
 
@@ -45,8 +46,9 @@ def resolve(variant: str, *, profile: str = "cpu", seed: int = 0, epochs: int | 
 
 def validate(cfg: RunConfig) -> RunConfig:
     """Every rule a run's configuration must meet before anything is trained or evaluated: the configuration's own
-    (harness.config.validate) and the metric registry's (eval.metrics names, N against k)."""
-    return metrics.check_config(config.validate(cfg))
+    (harness.config.validate), the objective registry's (train.loss) and the metric registry's (eval.metrics
+    names, N against k)."""
+    return metrics.check_config(objectives.check_config(config.validate(cfg)))
 
 
 def default_run_id(cfg: RunConfig) -> str:

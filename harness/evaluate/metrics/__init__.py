@@ -132,9 +132,11 @@ def registered() -> dict[str, Metric]:
     elsewhere (plugins), each in registration order."""
     _load()
 
-    def family_rank(item):
-        module = item[1].compute.__module__.rsplit(".", 1)[-1]
-        return FAMILIES.index(module) if module in FAMILIES else len(FAMILIES)
+    families = [f"{__name__}.{family}" for family in FAMILIES]
+
+    def family_rank(item):  # a plugin's module, even one named like a family, or code without a module: last
+        module = item[1].compute.__module__
+        return families.index(module) if module in families else len(families)
 
     return dict(sorted(_REGISTRY.items(), key=family_rank))  # sorted() is stable: registration order within
 

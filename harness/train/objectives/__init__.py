@@ -1,11 +1,12 @@
 """GAN objectives: what D and G minimise, registered by name (`train.loss`).
 
 An objective is an object with the discriminator's loss and the generator's
-loss, both on raw logits. A new objective is one small module in this package
-that subclasses `Objective` and registers itself with `@register_objective`;
-`harness.config.LOSSES` lists the names `validate` accepts (a test keeps the
-two in step). Regularisers of D (R1) live in `harness.train.objectives.r1` and are
-added by the step builder, so every objective can take one.
+loss, both on raw logits. A new objective is one small module (in this
+package, or a plugin's) that subclasses `Objective` and registers itself with
+`@register_objective`; the registry is the one list of the names `train.loss`
+accepts (`check_config`). Regularisers of D (R1, R2) live in
+`harness.train.objectives.r1` and are added by the step builder, so every
+objective can take them.
 """
 
 from __future__ import annotations
@@ -45,6 +46,14 @@ def _load_all() -> None:
 def names() -> list[str]:
     _load_all()
     return sorted(_OBJECTIVES)
+
+
+def check_config(cfg):
+    """train.loss names a registered objective (harness.runs.runner.validate applies this with the rest)."""
+    from harness.config import check
+
+    check(cfg.train.loss in names(), "train.loss", cfg.train.loss, f"must be one of {', '.join(names())}")
+    return cfg
 
 
 def get(name: str) -> Objective:
