@@ -1,8 +1,10 @@
 """Keras generator and discriminator built from a validated ModelConfig.
 
-Both models take the class as an integer and encode it with built-in Keras
-layers only, so an exported generator loads with plain `keras.models.load_model`
-and no harness code.
+Both models take the class as an integer. The exported generator is built from
+Keras's own layers only (`plain_copy`), so it loads with plain
+`keras.models.load_model` and no harness code; the layers here that compute the
+same functions faster in training (fused batch norm, D's label-free first
+convolution) never leave the harness.
 """
 
 from __future__ import annotations
