@@ -183,6 +183,12 @@ def test_report_of_a_real_smoke_run_with_the_floor(eurosat_path, tmp_path, incep
     assert set(floor) == set(eurosat.CLASSES) | {"mean"} and all(v > 0 for v in floor.values())
     again = real_floor(ds, "train", 0, 8, extractor=lambda x: pytest.fail("recomputed cached features"))
     assert again == floor
+    # Another feature space keys its own cache: the Inception features above are never served for it.
+    means = real_floor(ds, "train", 0, 8, extractor=lambda x: x.reshape(len(x), -1, 3).mean(1),
+                       features={"space": "channel means"})
+    assert set(means) == set(floor) and means["mean"] != floor["mean"]
+    assert real_floor(ds, "train", 0, 8, extractor=lambda x: pytest.fail("recomputed"),
+                      features={"space": "channel means"}) == means
 
 
 def _chromium() -> str | None:

@@ -14,9 +14,13 @@ from harness.data import dataset, eurosat
 from harness.evaluate.fid import distances, real_cache
 
 
-def real_floor(ds, split: str, split_seed: int, n: int, *, extractor=None,
-               resize: str = "tf1-bilinear") -> dict[str, float]:
-    """{class: real-vs-real FID at n, "mean": their mean}; classes with fewer than 2n real images are left out."""
+def real_floor(ds, split: str, split_seed: int, n: int, *, extractor=None, resize: str = "tf1-bilinear",
+               features: dict | None = None) -> dict[str, float]:
+    """{class: real-vs-real FID at n, "mean": their mean}; classes with fewer than 2n real images are left out.
+
+    Inception features by default. Another feature space (the reference classifier's, for domain FID) passes its
+    `extractor` and `features`, what identifies those features (e.g. {"space": "domain", "classifier": its key}),
+    which joins the cache key: two spaces' features of the same images are never served for each other."""
     members = dataset.split_indices(ds.labels, split, seed=split_seed)
     out = {}
     for cls, name in enumerate(eurosat.CLASSES):
@@ -25,8 +29,9 @@ def real_floor(ds, split: str, split_seed: int, n: int, *, extractor=None,
             continue
         rng = np.random.default_rng([cls, n, streams.FLOOR_HALVES])
         idx = rng.choice(pool, 2 * n, replace=False)  # two random halves
+        space = {"features": features} if features else {}  # Inception's keys stay what they were
         key = real_cache.real_key(ds, split=split, split_seed=split_seed, cls=name, n=2 * n,
-                                  resize=resize, purpose="real-vs-real floor")
+                                  resize=resize, purpose="real-vs-real floor", **space)
         if extractor is None:
             from harness.evaluate.fid.extractor import InceptionFeatures
 
