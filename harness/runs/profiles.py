@@ -60,15 +60,15 @@ PROFILES: dict[str, Profile] = {
             "at bench's 5,400 a discriminator sees each image ~240 times in 20,000 steps), 30 epochs (10,110 "
             "steps: five times bench's), batch 64; evaluated as bench (N = 250, Inception and domain features), "
             "the domain curve every 3 epochs, Inception FID/KID also at epoch 15, generators kept at 15 and 30. "
-            "Its length is the most that fits about an hour per cell on 2 cores; the learning curves to 60 "
-            "epochs (docs, Evidence) test whether it is past the variants' knees",
+            "Five times bench, not ten: ten would take about 3 h per cell on 2 cores; the learning curves "
+            "(docs, Evidence) test whether it is past the variants' knees",
             {"model.width": 0.25, "data.split": "train", "data.fraction": 1.0, "train.epochs": 30,
              "train.batch_size": 64, "eval.n": 250, "eval.metrics": "fid,kid,prdc,fidelity,domain_fid,domain_prdc",
              "eval.domain_every": 3, "eval.every": 15, "log.keep_every": 15},
-            "estimated, not yet timed whole: 1 h 10 min to 1 h 30 min per cell beside another (--jobs 2) on a "
-            "2-core AMD EPYC (family 25, model 17), from the learning-curve runs' undisturbed epochs there "
-            "(sn_hinge_projection_diffaug_ema 144 s per epoch before fused batch norm) plus ~40 s per domain "
-            "evaluation and ~4 min per Inception evaluation, 2026-12-03",
+            "1 h 37 min for paper_dcgan beside another cell (--jobs 2; training 30 x 142 s, evaluation 14 min: "
+            "6-6.5 min at epochs 15 and 30, ~10 s per domain-curve point), on a 2-core AMD EPYC (family 25, "
+            "model 17), 2026-12-03, timed before D's label-free first convolution (about 1.1x faster training "
+            "since); the modern variant not yet timed whole",
         ),
         Profile(
             "paper",
