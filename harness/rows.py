@@ -50,7 +50,7 @@ def upgrade(frame):
     frame = frame.copy()
     if "settings" not in frame.columns:
         frame["settings"] = ""
-    frame["settings"] = frame["settings"].astype(object).fillna("").astype(str)  # all-empty reads as float
+    frame["settings"] = _text(frame["settings"])
     if frame.empty:
         return frame[[c for c in METRIC_COLUMNS if c in frame.columns]]
     metric = frame["metric"].astype(str)

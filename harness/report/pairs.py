@@ -51,10 +51,10 @@ def compare_folders(a: Path, b: Path, metrics: list[str]) -> pd.DataFrame:
         for variant in sorted(set(left["variant"]) & set(right["variant"])):
             x = dict(left[left["variant"] == variant][["seed", "value"]].itertuples(index=False))
             y = dict(right[right["variant"] == variant][["seed", "value"]].itertuples(index=False))
-            seeds = sorted(set(x) & set(y))
+            test = paired_test(x, y)
+            seeds = test["seeds"]  # the seeds both folders have
             if not seeds:
                 continue
-            test = paired_test(x, y)
             out.append({"variant": variant, "metric": metric, "pairs": test["n"],
                         "A": mean_ci([x[s] for s in seeds])[0], "B": mean_ci([y[s] for s in seeds])[0],
                         "B - A": test["difference"], "ci95": test["ci"], "p": test["p"],
