@@ -151,3 +151,62 @@ def test_domain_metric_names_validate():
         runner.resolve("paper_dcgan", profile="smoke", overrides={"eval.metrics": "fidelty"})
     with pytest.raises(Exception, match="eval.augment_k"):
         runner.resolve("paper_dcgan", profile="smoke", overrides={"eval.augment_k": "0"})
+
+
+@pytest.mark.slow
+def test_a_run_records_its_reference_classifier_and_the_report_shows_the_domain_floor(
+        ds, tiny_reference, eurosat_path, tmp_path, monkeypatch):
+    """The training's domain rows name their classifier in config.json; the report then puts the real-vs-real
+    domain FID on that classifier's features beside them, and says why not when it cannot know the classifier
+    or the cache does not hold it (a floor on another classifier's features would be a wrong number)."""
+    import importlib
+    import json
+
+    import pandas as pd
+
+    from harness.evaluate.fid.floor import real_floor
+    report_build = importlib.import_module("harness.report.build")  # the package exports a function of that name
+    from harness.runs.rundir import RunDir
+
+    monkeypatch.setattr(classifier, "reference", lambda *a, **k: tiny_reference)  # not the 14-minute recipe
+    monkeypatch.setattr(report_build, "_floor", lambda res, data: ({}, None))  # Inception's floor: tested apart
+    cfg = runner.resolve("paper_dcgan", profile="smoke",
+                         overrides={"train.epochs": "1", "eval.domain_every": "1", "eval.n": "20"})
+    rd = runner.run(cfg, data=eurosat_path, out=tmp_path / "results")
+    record = rd.read_record()
+    assert record["reference_classifier"] == {"key": tiny_reference.info["key"],
+                                              "test_accuracy": tiny_reference.info["test"]["accuracy"]}
+
+    report = report_build.build(tmp_path / "results", data=eurosat_path, formats=("md",))
+    table = pd.read_csv(report.out / "domain-fid-per-class.csv")
+    floor_rows = table[table["group"] == "real vs real"]
+    expected = real_floor(ds, "train", 0, 20, extractor=tiny_reference.features,
+                          features={"space": "domain", "classifier": tiny_reference.info["key"]})
+    assert len(floor_rows) == len(eurosat.CLASSES) + 1
+    by_class = dict(zip(floor_rows["class"], floor_rows["mean"]))
+    assert by_class == pytest.approx(expected)
+    assert not any("domain FID" in note for note in report.notes)
+
+    # A run that did not record its classifier (as before harness 0.4): no floor, and the notes say why.
+    del record["reference_classifier"]
+    RunDir(rd.path).write_record(record)
+    report = report_build.build(tmp_path / "results", data=eurosat_path, formats=("md",))
+    table = pd.read_csv(report.out / "domain-fid-per-class.csv")
+    assert "real vs real" not in set(table["group"])
+    assert any("did not record the reference classifier" in note and rd.run_id in note for note in report.notes)
+
+    # Recorded, but the cache no longer holds that classifier: no floor either.
+    record["reference_classifier"] = {"key": {**tiny_reference.info["key"], "seed": 7}, "test_accuracy": 0.5}
+    RunDir(rd.path).write_record(record)
+    report = report_build.build(tmp_path / "results", data=eurosat_path, formats=("md",))
+    assert any("the cache does not hold the reference classifier" in note for note in report.notes)
+    assert json.loads(rd.config_path.read_text())["reference_classifier"]["test_accuracy"] == 0.5  # untouched
+
+
+def test_a_resume_across_a_classifier_change_is_recorded_as_mixed():
+    first = {"key": {"seed": 0}, "test": {"accuracy": 0.9}}
+    record = runner.with_classifier({"run_id": "r"}, first)
+    assert record["reference_classifier"] == {"key": {"seed": 0}, "test_accuracy": 0.9}
+    assert runner.with_classifier(record, first) == record
+    mixed = runner.with_classifier(record, {"key": {"seed": 1}, "test": {"accuracy": 0.8}})
+    assert mixed["reference_classifier"]["key"] is None and mixed["reference_classifier"]["mixed"]

@@ -92,11 +92,11 @@ def test_a_stage_imports_nothing_from_a_later_stage():
 
 
 def test_the_documented_public_paths_import():
+    from harness.cli import main  # noqa: F401  (the `harness` command's entry point in pyproject.toml)
     from harness.config import RunConfig, validate  # noqa: F401
     from harness.metrics import Output, register, register_space  # noqa: F401
     from harness.objectives import Objective, register_objective  # noqa: F401
     from harness.registry import ENTRY_POINT_GROUP, list_variants, register_variant  # noqa: F401
-    from harness.cli import main  # noqa: F401  (the `harness` command's entry point in pyproject.toml)
 
     assert ENTRY_POINT_GROUP == "harness.variants"
     assert "paper_dcgan" in list_variants()

@@ -144,7 +144,8 @@ def _report_parser(sub) -> None:
     rep.add_argument("--format", default="md,html", choices=("md", "html", "md,html", "html,md"),
                      help="what to write")
     rep.add_argument("--no-floor", action="store_true",
-                     help="skip the real-vs-real FID floor (it runs Inception on 2N real images per class, once)")
+                     help="skip the real-vs-real floors of FID and domain FID (they extract features of 2N real "
+                          "images per class, once)")
     _data_arg(rep)
 
 

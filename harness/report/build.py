@@ -59,12 +59,17 @@ def build(results_dir: Path | str, *, variants: str | None = None, out: Path | s
     report.notes += _pooled_configurations(res)
 
     ds = _dataset(res, data)
-    floor_values, floor_n = _floor(res, ds) if floor else ({}, None)
-    if floor and not floor_values:
-        report.notes.append("The real-vs-real floor could not be computed (no data archive or Inception weights);"
-                            " it is left out.")
+    floors = {}
+    if floor:
+        floors["inception"] = _floor(res, ds)
+        if not floors["inception"][0]:
+            report.notes.append("The real-vs-real floor could not be computed (no data archive or Inception "
+                                "weights); it is left out.")
+        floors["domain"], why_not = _domain_floor(res, ds)
+        if why_not:
+            report.notes.append(f"No real-vs-real floor beside domain FID: {why_not}.")
     sections, figs = [], []
-    for name, display, tidy, title, caption in _registered_tables(res, floor_values, floor_n) + [
+    for name, display, tidy, title, caption in _registered_tables(res, floors) + [
             ("domain", tables.domain_table(res), None, "EuroSAT domain metrics",
              "From `harness eval RUN --metrics domain`: label fidelity (share of generated images the reference "
              "classifier assigns to their class), domain FID on its features, memorisation ratio (< 0.5 flags "
@@ -88,14 +93,14 @@ def build(results_dir: Path | str, *, variants: str | None = None, out: Path | s
         sections.append(render.Table(title, display, caption))
 
     for output in _compared_outputs():
-        title = f"{_title(output.name)} against epoch" + (" (paper Fig. 9)" if output.floor else "")
+        title = f"{_title(output.name)} against epoch" + (" (paper Fig. 9)" if output.published else "")
         figs += figures.metric_curve(res, fig_dir, output.name, title,
                                      f"Class mean at each evaluated epoch; band: 95% CI over seeds. {output.caption}.")
     for x, y in _pairs():
         figs += figures.metric_scatter(res, fig_dir, x, y)
     figs += figures.augmentation_curve(res, fig_dir)
     figs += figures.training_curves(res, fig_dir)
-    figs += [f for o in _compared_outputs() if o.floor for f in figures.per_class_bars(res, fig_dir, o.name)]
+    figs += [f for o in _compared_outputs() if o.published for f in figures.per_class_bars(res, fig_dir, o.name)]
     figs += figures.sample_size_curve(res, fig_dir)
     figs += figures.sample_grids(res, fig_dir, _real_examples(ds))
     if not any(f[1].name.startswith("fid-vs-n") for f in figs):
@@ -139,30 +144,37 @@ def _title(name: str) -> str:
     return title[0].upper() + title[1:]
 
 
-def _registered_tables(res, floor_values, floor_n) -> list[tuple]:
+def _registered_tables(res, floors: dict[str, tuple[dict, int | None]]) -> list[tuple]:
     """Per registered output with rows in the results: a per-class table and a paired comparison with the
-    baseline, one of each per settings value (e.g. k=3 and k=5 are never pooled)."""
+    baseline, one of each per settings value (e.g. k=3 and k=5 are never pooled). An output declared with a
+    floor shows the real-vs-real value of its feature space (`floors`: space -> (values, N))."""
     per_class, compared = [], []
-    for output in _compared_outputs():
+    for metric, output in metrics.outputs().values():
+        if not output.compare:
+            continue
+        floor_values, floor_n = floors.get(metric.space, ({}, None)) if output.floor else ({}, None)
         for settings in tables.settings_values(res, output.name):
             slug = output.name.replace("_", "-") + (f"-{tables.slug(settings)}" if settings else "")
             shown = _title(output.name) + (f" ({settings})" if settings else "")
             better = "higher is better" if output.higher_is_better else "lower is better"
-            # The floor is computed under the runs' resize protocol: only a table of that protocol shows it.
-            same_resize = ("resize=clean" in settings) == (_resize(res) == "clean")
+            # Inception's floor is computed under the runs' resize protocol: only a table of that protocol shows it.
+            same_resize = metric.space != "inception" or (("resize=clean" in settings) == (_resize(res) == "clean"))
             display, tidy = tables.per_class(res, output.name, settings=settings, digits=output.digits,
-                                             floor=floor_values if output.floor and same_resize else None,
+                                             floor=floor_values if same_resize else None,
                                              floor_n=floor_n,
                                              published=output.published, higher_is_better=output.higher_is_better)
             per_class.append((f"{slug}-per-class", display, tidy, f"Per-class {shown} (final epoch)",
                               f"{output.caption}. Mean ± 95% CI over seeds (Student's t); N: generated images per "
                               "class." + (" FID at N < 2048 is biased upward: compare only at equal N. The paper's "
-                                          "row used another Inception network and N = 500." if output.floor else "")))
+                                          "row used another Inception network and N = 500." if output.published
+                                          else " The floor row: two disjoint real samples of N per class on the "
+                                          "same classifier's features." if floor_values else "")))
             cmp = tables.comparison(res, output.name, settings=settings)
             compared.append((f"{slug}-vs-baseline", cmp, cmp, f"{shown} against the baseline ({tables.BASELINE}), "
                              "by seed", f"Difference = variant − baseline in the class mean ({better}), paired by "
                              "seed; p from a paired t-test, Holm-corrected across the variants compared. "
-                             "'detectable (80% power)': the smallest true difference these pairs detect 80% of the time at alpha 0.05/m "
+                             "'detectable (80% power)': the smallest true difference these pairs detect 80% of "
+                             "the time at alpha 0.05/m "
                              "(Holm's strictest step, m variants tested), given the paired sd; 'seeds for observed "
                              "difference': how many seeds the observed difference would need for that, if the "
                              "paired sd holds. A non-significant difference below the detectable one means 'too "
@@ -228,6 +240,46 @@ def _floor(res: collect.Results, ds) -> tuple[dict[str, float], int | None]:
     except Exception as exc:  # weights not obtainable offline, say
         log.warning("report: no real-vs-real floor (%s)", exc)
         return {}, None
+
+
+def _domain_floor(res: collect.Results, ds) -> tuple[tuple[dict[str, float], int | None], str]:
+    """Real-vs-real domain FID at the runs' N, on the reference classifier their domain rows came from; or why
+    not. Computed only when every run recorded one and the same classifier and the cache holds it: a floor on
+    another classifier's features would be a wrong number beside theirs, and training one takes minutes."""
+    rows = res.metrics[(res.metrics["metric"] == "domain_fid") & res.metrics["class"].isin(eurosat.CLASSES)]
+    if rows.empty:
+        return ({}, None), ""
+    if ds is None:
+        return ({}, None), "no data archive"
+    with_rows = res.runs[res.runs["run"].isin(set(rows["run"]))]
+    unknown = [r.run for r in with_rows.itertuples() if collect.UNKNOWN in r.classifiers]
+    if unknown:
+        return ({}, None), (f"{', '.join(unknown)} did not record the reference classifier of their domain rows "
+                            "(made before harness 0.4, resumed across a classifier change, or a damaged "
+                            "evaluations.jsonl)")
+    keys = set().union(*with_rows["classifiers"])
+    if len(keys) != 1:
+        return ({}, None), f"the runs' domain rows came from {len(keys)} different reference classifiers"
+    import json
+
+    from harness.evaluate import classifier
+    from harness.evaluate.fid.floor import real_floor
+
+    key = json.loads(next(iter(keys)))
+    try:
+        ref = classifier.cached_reference(ds, classifier.Recipe(**key["recipe"]), seed=int(key["seed"]),
+                                          split_seed=int(key["split_seed"]))
+    except (TypeError, KeyError, ValueError) as exc:  # a key this harness version does not read
+        return ({}, None), f"the runs' reference classifier key is not readable here ({type(exc).__name__}: {exc})"
+    if ref is None or ref.info["key"] != key:
+        return ({}, None), ("the cache does not hold the reference classifier the runs used (another archive, "
+                            "recipe or Keras version)")
+    n = int(pd.to_numeric(rows["n_fake"], errors="coerce").mode().iloc[0])
+    cfg = res.runs["config"].iloc[0]
+    split = cfg.get("eval.reference") or cfg.get("data.split", "train")
+    values = real_floor(ds, split, int(key["split_seed"]), n, extractor=ref.features,
+                        features={"space": "domain", "classifier": key})
+    return (values, n), "" if values else f"fewer than {2 * n} real images per class"
 
 
 def _pooled_configurations(res) -> list[str]:

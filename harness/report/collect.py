@@ -52,7 +52,7 @@ def collect(results_dir: Path, variants: str | None = None, *, ignore: Path | No
         metrics.append(m)
         steps.append(s)
     runs_df = pd.DataFrame(runs, columns=["run", "variant", "seed", "profile", "status", "epochs_done", "epochs",
-                                          "machine", "path", "source", "config"])
+                                          "machine", "path", "source", "config", "classifiers"])
     metrics_df = pd.concat(metrics, ignore_index=True) if metrics else pd.DataFrame(columns=METRIC_COLUMNS +
                                                                                      ["profile"])
     steps_df = pd.concat(steps, ignore_index=True) if steps else pd.DataFrame(
@@ -83,8 +83,37 @@ def _read_run(rd: RunDir) -> tuple[dict, pd.DataFrame, pd.DataFrame]:
     run = {"run": rd.run_id, "variant": variant, "seed": seed, "profile": profile, "status": rd.status(),
            "epochs_done": epochs_done, "epochs": int(cfg.get("train.epochs", 0)),
            "machine": str((record.get("machine") or {}).get("cpu") or "not recorded"), "path": str(rd.path),
-           "source": str(data.get("source") or ""), "config": cfg}
+           "source": str(data.get("source") or ""), "config": cfg, "classifiers": classifiers(rd, record, m)}
     return run, m, s
+
+
+UNKNOWN = "unknown"  # a run has domain rows whose reference classifier it did not record
+
+
+def classifiers(rd: RunDir, record: dict, m: pd.DataFrame) -> frozenset[str]:
+    """The reference classifiers (their cache keys, as canonical JSON) this run's domain rows came from: the
+    training's (config.json) and each `harness eval`'s (evaluations.jsonl). UNKNOWN when some domain rows have
+    no record: runs made before harness 0.4 recorded none for training, a resume across a cache change mixed
+    two, or evaluations.jsonl is damaged. Empty when the run has no domain rows."""
+    domain_epochs = set(m.loc[m["metric"] == "domain_fid", "epoch"].dropna().astype(int))
+    if not domain_epochs:
+        return frozenset()
+    keys, covered = set(), set()
+    try:
+        evaluations = rd.evaluations()
+    except RunError:
+        return frozenset({UNKNOWN})
+    for e in evaluations:
+        key = (e.get("reference_classifier") or {}).get("key")
+        if key is not None and "domain_fid" in e.get("metrics", []):
+            keys.add(json.dumps(key, sort_keys=True))
+            covered.add(int(e.get("epoch", -1)))
+    training = (record.get("reference_classifier") or {}).get("key")
+    if training is not None:
+        keys.add(json.dumps(training, sort_keys=True))
+    elif domain_epochs - covered:
+        keys.add(UNKNOWN)
+    return frozenset(keys)
 
 
 def _matching(names: list[str], patterns: str) -> list[str]:

@@ -1,7 +1,8 @@
 """A run folder: the complete, resumable record of one training run.
 
     results/<run-id>/
-      config.json      resolved config (flattened), data digest, library versions
+      config.json      resolved config (flattened), data digest, library versions, machine, and the
+                       reference classifier the training-time domain rows came from
       status           running | done | failed: why | diverged at epoch k
       metrics.csv      tidy long table: run, variant, seed, epoch, class, metric, value, n_real, n_fake,
                        settings (harness.rows)
@@ -37,9 +38,10 @@ import numpy as np
 import pandas as pd
 
 from harness import atomicio
-from harness.errors import DamagedTable, RunError, RunLocked
 from harness import rows as metric_rows
+from harness.errors import DamagedTable, RunError, RunLocked
 from harness.rows import METRIC_COLUMNS, STEP_COLUMNS
+
 # What a table must have to be read: metrics tables written before the settings column are still read.
 _REQUIRED = {"metrics.csv": [c for c in METRIC_COLUMNS if c != "settings"], "steps.csv": STEP_COLUMNS}
 _INTEGER_COLUMNS = ("epoch", "step")

@@ -117,8 +117,11 @@ def run(cfg: RunConfig, *, data=None, out: Path | str | None = None, run_id: str
                 log.info("%s is already done", rd.path)
                 rd.trained = False
                 return rd
-            record["created"] = rd.read_record().get("created")
+            old = rd.read_record()
+            record["created"] = old.get("created")
             record["resumed"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+            if "reference_classifier" in old:  # the rows before the resume came from it
+                record["reference_classifier"] = old["reference_classifier"]
         else:
             record["created"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
         rd.write_record(record)
@@ -136,6 +139,8 @@ def run(cfg: RunConfig, *, data=None, out: Path | str | None = None, run_id: str
             trainer = Trainer(cfg, TrainData(ds.images[idx], ds.labels[idx]), rd, progress=progress,
                               on_step=on_step, evaluator=evaluator, strategy=strategy, clock=clock)
             trainer.fit()
+            if evaluator is not None and evaluator.has_domain:
+                rd.write_record(with_classifier(record, evaluator.reference_classifier.info))
             rd.set_status("done")
             log.info("run %s done: %s", run_id, rd.path)
             log.info("%s", clock.summary())
@@ -157,6 +162,17 @@ def run(cfg: RunConfig, *, data=None, out: Path | str | None = None, run_id: str
             logging.getLogger("harness").removeHandler(handler)
             handler.close()
     return rd
+
+
+def with_classifier(record: dict, info: dict) -> dict:
+    """The run record naming the reference classifier its domain rows came from, so that a report can tell
+    whether the cached classifier is theirs (e.g. for the domain FID floor) instead of assuming it. A run resumed
+    after the cache changed has rows from two classifiers: its key is then null, and `mixed` says so."""
+    mine = {"key": info["key"], "test_accuracy": info["test"]["accuracy"]}
+    before = record.get("reference_classifier")
+    if before is not None and before.get("key") != mine["key"]:
+        mine = {"key": None, "mixed": True, "test_accuracy": None}
+    return {**record, "reference_classifier": mine}
 
 
 def _check_resumable(rd: RunDir, record: dict) -> None:

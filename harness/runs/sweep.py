@@ -14,7 +14,6 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from harness import config
 from harness.errors import ConfigError, HarnessError, RunDiverged, RunLocked
 from harness.models import registry
 from harness.runs import executors, runner

@@ -45,7 +45,7 @@ class Output:
     digits: int = 2
     caption: str = ""
     compare: bool = True  # the report's per-class table, paired test against the baseline and curve
-    floor: bool = False  # the report adds the real-vs-real value at the same N (Inception FID)
+    floor: bool = False  # the report adds the real-vs-real value at the same N, in the metric's feature space
     published: dict | None = None  # values the 2022 study published, shown beside ours
     label: str = ""  # how logs and report titles name it (default: the name)
     summary: bool = False  # a column of the report's one-row-per-variant domain summary (class mean, or "all")

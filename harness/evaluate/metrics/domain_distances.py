@@ -13,7 +13,7 @@ from harness.evaluate.metrics import Output, register
 
 
 @register("domain_fid", space="domain", groups=("domain",), cheap=True, pooled=False,
-          outputs=[Output("domain_fid", "lower", 2, label="domain FID", summary=True,
+          outputs=[Output("domain_fid", "lower", 2, label="domain FID", summary=True, floor=True,
                           caption="Fréchet distance on the reference EuroSAT classifier's "
                           "features (lower is better)"),
                    Output("domain_kid", "lower", 4, label="domain KID",
