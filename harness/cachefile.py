@@ -2,7 +2,7 @@
 and rebuilt with one log line; it is never used and never fatal.
 
 A cache holds what can be recomputed (converted weights, real-image features,
-the reference classifier), so a damaged or stale entry costs time, never a
+the reference classifier, the augmentation metric's real-only baselines), so a damaged or stale entry costs time, never a
 wrong number or a failed command. The decoded-image cache follows the same
 rule in `harness.data.dataset`.
 """

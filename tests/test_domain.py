@@ -125,7 +125,7 @@ def test_a_copying_generator_is_flagged_and_a_fresh_one_is_not(ds, tiny_referenc
 
 
 @pytest.mark.slow
-def test_cas_and_augmentation_gain_rows(ds, tiny_reference, tmp_path):
+def test_cas_and_augmentation_gain_rows(ds, tiny_reference, tmp_path, monkeypatch):
     cfg, ev = _metrics(ds, tiny_reference, tmp_path, cas_steps=60, augment_k="5", augment_steps=40,
                        augment_synthetic=20, augment_seeds="0")
     train_idx = dataset.split_indices(ds.labels, "train", seed=0)
@@ -142,6 +142,23 @@ def test_cas_and_augmentation_gain_rows(ds, tiny_reference, tmp_path):
     with_generated = value[("k=5", "accuracy_with_generated")]["value"]
     assert gain == pytest.approx(with_generated - real_only) and 0 <= real_only <= 1
     assert np.isnan(value[("k=5", "augmentation_gain_sd")]["value"])  # one seed: no spread to report
+
+    # Another generator, the same settings: the real-only baseline comes from the cache (one training, with the
+    # generated images), the same value; the gain is still paired with it.
+    trained = []
+    real_train = classifier.train
+    monkeypatch.setattr(classifier, "train", lambda x, *a, **k: trained.append(len(x)) or real_train(x, *a, **k))
+    held_out = ImageBank(ds, dataset.split_indices(ds.labels, "val", seed=0))
+    again = {r["metric"]: r["value"] for r in ev.evaluate(held_out, 2, ["augmentation"])}
+    assert trained == [5 * 10 + 20 * 10]
+    assert again["accuracy_real_only"] == real_only
+    assert again["augmentation_gain"] == pytest.approx(again["accuracy_with_generated"] - real_only)
+    # Another k is another baseline: trained, not served from k=5's entry.
+    trained.clear()
+    cfg3, ev3 = _metrics(ds, tiny_reference, tmp_path, augment_k="3", augment_steps=40, augment_synthetic=20,
+                         augment_seeds="0")
+    ev3.evaluate(held_out, 2, ["augmentation"])
+    assert trained == [3 * 10, 3 * 10 + 20 * 10]
 
 
 def test_domain_metric_names_validate():
