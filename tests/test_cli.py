@@ -75,13 +75,16 @@ def test_first_line_is_the_harness_own_without_tensorflow_banner(tmp_path):
 
 
 def test_version_and_the_exit_codes_in_the_top_level_help():
-    """One version: the package's, which run records carry, is pyproject's, which --version prints."""
+    """One version: the package's, which run records carry, is pyproject's and CITATION.cff's, which --version
+    prints."""
     import tomllib
 
     import harness as package
 
     project = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())["project"]
     assert package.__version__ == project["version"]
+    citation = (Path(__file__).parents[1] / "CITATION.cff").read_text()
+    assert f"\nversion: {package.__version__}\n" in citation  # how users cite the release they ran
     result = harness("--version")
     assert result.returncode == 0 and result.stdout.strip() == f"harness {package.__version__}"
     top = harness("--help").stdout
