@@ -246,7 +246,8 @@ def _domain_floor(res: collect.Results, ds) -> tuple[tuple[dict[str, float], int
     """Real-vs-real domain FID at the runs' N, on the reference classifier their domain rows came from; or why
     not. Computed only when every run recorded one and the same classifier and the cache holds it: a floor on
     another classifier's features would be a wrong number beside theirs, and training one takes minutes."""
-    rows = res.metrics[(res.metrics["metric"] == "domain_fid") & res.metrics["class"].isin(eurosat.CLASSES)]
+    rows = tables.final_rows(res, "domain_fid", "")  # what the per-class table shows
+    rows = rows[rows["class"].isin(eurosat.CLASSES)]
     if rows.empty:
         return ({}, None), ""
     if ds is None:
