@@ -227,3 +227,6 @@ def test_a_resume_across_a_classifier_change_is_recorded_as_mixed():
     assert runner.with_classifier(record, first) == record
     mixed = runner.with_classifier(record, {"key": {"seed": 1}, "test": {"accuracy": 0.8}})
     assert mixed["reference_classifier"]["key"] is None and mixed["reference_classifier"]["mixed"]
+    # Begun by a harness that did not record its classifier: the rows before the resume are unknown.
+    unrecorded = {"run_id": "r", "reference_classifier": {"key": None, "unrecorded": True, "test_accuracy": None}}
+    assert runner.with_classifier(unrecorded, first)["reference_classifier"]["key"] is None

@@ -122,6 +122,8 @@ def run(cfg: RunConfig, *, data=None, out: Path | str | None = None, run_id: str
             record["resumed"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
             if "reference_classifier" in old:  # the rows before the resume came from it
                 record["reference_classifier"] = old["reference_classifier"]
+            elif (rd.metrics()["metric"] == "domain_fid").any():  # rows from a harness that did not record it
+                record["reference_classifier"] = {"key": None, "unrecorded": True, "test_accuracy": None}
         else:
             record["created"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
         rd.write_record(record)
@@ -167,7 +169,8 @@ def run(cfg: RunConfig, *, data=None, out: Path | str | None = None, run_id: str
 def with_classifier(record: dict, info: dict) -> dict:
     """The run record naming the reference classifier its domain rows came from, so that a report can tell
     whether the cached classifier is theirs (e.g. for the domain FID floor) instead of assuming it. A run resumed
-    after the cache changed has rows from two classifiers: its key is then null, and `mixed` says so."""
+    after the cache changed, or one begun by a harness that did not record it, has rows from two classifiers or
+    an unknown one: its key is then null, and `mixed` says so."""
     mine = {"key": info["key"], "test_accuracy": info["test"]["accuracy"]}
     before = record.get("reference_classifier")
     if before is not None and before.get("key") != mine["key"]:
