@@ -2,13 +2,15 @@
 and rebuilt with one log line; it is never used and never fatal.
 
 A cache holds what can be recomputed (converted weights, real-image features,
-the reference classifier, the augmentation metric's real-only baselines), so a damaged or stale entry costs time, never a
-wrong number or a failed command. The decoded-image cache follows the same
+the reference classifier, the augmentation metric's real-only baselines), so
+a damaged or stale entry costs time, never a wrong number or a failed command. The decoded-image cache follows the same
 rule in `harness.data.dataset`.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import shutil
 from pathlib import Path
@@ -16,6 +18,12 @@ from typing import Callable, TypeVar
 
 log = logging.getLogger("harness")
 T = TypeVar("T")
+
+
+def key_digest(key: dict, length: int = 16) -> str:
+    """The name of a cache entry: the sha256 of its key's canonical JSON, cut to `length` hex digits. The key is
+    stored in the entry as well and compared on read, so a collision is rebuilt, never served."""
+    return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:length]
 
 
 class Stale(Exception):

@@ -4,8 +4,8 @@ disjoint real samples of N per class (what a perfect generator would score at th
     python tools/domain_floor.py [--n 250] [--split train] [--data PATH]
 
 Prints one line per class and the class mean. The reference classifier is the evaluator's (trained once and
-cached); the features are cached keyed by the classifier as well as the sample. The report does not show this
-floor yet: `harness report` adds the floor of Inception FID only.
+cached); the features are cached keyed by the classifier as well as the sample. `harness report` shows the same
+floor beside domain FID for runs that recorded their classifier; this tool gives it for any N and split.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import argparse
 
 from harness.data import dataset, eurosat
 from harness.evaluate import classifier
-from harness.evaluate.fid.floor import real_floor
+from harness.evaluate.fid.floor import domain_floor
 
 
 def main() -> int:
@@ -26,8 +26,7 @@ def main() -> int:
     args = parser.parse_args()
     ds = dataset.load(args.data)
     ref = classifier.reference(ds, split_seed=args.split_seed)
-    floor = real_floor(ds, args.split, args.split_seed, args.n, extractor=ref.features,
-                       features={"space": "domain", "classifier": ref.info["key"]})
+    floor = domain_floor(ds, args.split, args.split_seed, args.n, ref)
     for name in list(eurosat.CLASSES) + ["mean"]:
         if name in floor:
             print(f"{name:22s} {floor[name]:8.2f}")

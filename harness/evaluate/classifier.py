@@ -16,7 +16,6 @@ recipe, Keras version), with its test report beside it.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import logging
 import time
@@ -189,7 +188,9 @@ def reference_key(ds: dataset.EuroSAT, recipe: Recipe, *, seed: int, split_seed:
 
 
 def _paths(key: dict) -> tuple[Path, Path]:
-    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
+    from harness.cachefile import key_digest
+
+    digest = key_digest(key)
     folder = paths.cache_dir() / "classifier"
     return folder / f"reference-{digest}.keras", folder / f"reference-{digest}.json"
 

@@ -264,7 +264,7 @@ def _domain_floor(res: collect.Results, ds) -> tuple[tuple[dict[str, float], int
     import json
 
     from harness.evaluate import classifier
-    from harness.evaluate.fid.floor import real_floor
+    from harness.evaluate.fid.floor import domain_floor
 
     key = json.loads(next(iter(keys)))
     try:
@@ -278,8 +278,7 @@ def _domain_floor(res: collect.Results, ds) -> tuple[tuple[dict[str, float], int
     n = int(pd.to_numeric(rows["n_fake"], errors="coerce").mode().iloc[0])
     cfg = res.runs["config"].iloc[0]
     split = cfg.get("eval.reference") or cfg.get("data.split", "train")
-    values = real_floor(ds, split, int(key["split_seed"]), n, extractor=ref.features,
-                        features={"space": "domain", "classifier": key})
+    values = domain_floor(ds, split, int(key["split_seed"]), n, ref)
     return (values, n), "" if values else f"fewer than {2 * n} real images per class"
 
 

@@ -112,17 +112,17 @@ def run(cfg: RunConfig, *, data=None, out: Path | str | None = None, run_id: str
                 raise RunError(f"{rd.path}: run exists (status: {rd.status()}); pass --resume to continue it, "
                                "or --run-id NAME for a new run")
             _check_resumable(rd, record)
-            rd.tables()  # a damaged table is refused before the record or the status is touched
-            if rd.status() == "done" and rd.read_record()["config"]["train.epochs"] == cfg.train.epochs:
+            metrics_table, _ = rd.tables()  # a damaged table is refused before the record or the status is touched
+            old = rd.read_record()
+            if rd.status() == "done" and old["config"]["train.epochs"] == cfg.train.epochs:
                 log.info("%s is already done", rd.path)
                 rd.trained = False
                 return rd
-            old = rd.read_record()
             record["created"] = old.get("created")
             record["resumed"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
             if "reference_classifier" in old:  # the rows before the resume came from it
                 record["reference_classifier"] = old["reference_classifier"]
-            elif (rd.metrics()["metric"] == "domain_fid").any():  # rows from a harness that did not record it
+            elif (metrics_table["metric"] == "domain_fid").any():  # rows from a harness that did not record it
                 record["reference_classifier"] = {"key": None, "unrecorded": True, "test_accuracy": None}
         else:
             record["created"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")

@@ -41,3 +41,10 @@ def real_floor(ds, split: str, split_seed: int, n: int, *, extractor=None, resiz
     if out:
         out["mean"] = float(np.mean([out[c] for c in eurosat.CLASSES if c in out]))
     return out
+
+
+def domain_floor(ds, split: str, split_seed: int, n: int, reference) -> dict[str, float]:
+    """The real-vs-real floor of domain FID: the same two real samples on `reference`'s (the reference
+    classifier's) features, cached under its key, so that no two classifiers' features are served for each other."""
+    return real_floor(ds, split, split_seed, n, extractor=reference.features,
+                      features={"space": "domain", "classifier": reference.info["key"]})

@@ -10,7 +10,6 @@ is recomputed, never returned.
 
 from __future__ import annotations
 
-import hashlib
 import json
 
 import numpy as np
@@ -32,8 +31,9 @@ def real_key(ds, *, split: str, split_seed: int, cls: str, n, resize: str = "tf1
 
 
 def _path(key: dict):
-    blob = json.dumps(key, sort_keys=True)
-    return paths.cache_dir() / "fid" / "real" / f"{hashlib.sha256(blob.encode()).hexdigest()[:24]}.npz", blob
+    from harness.cachefile import key_digest
+
+    return paths.cache_dir() / "fid" / "real" / f"{key_digest(key, 24)}.npz", json.dumps(key, sort_keys=True)
 
 
 def _read(path, blob: str) -> np.ndarray:

@@ -19,7 +19,7 @@ import logging
 import numpy as np
 
 from harness import atomicio, config, paths, streams
-from harness.cachefile import Stale, load_or_build
+from harness.cachefile import Stale, key_digest, load_or_build
 from harness.data import dataset, eurosat
 from harness.evaluate import classifier
 from harness.evaluate.metrics import Output, register, synthetic
@@ -98,11 +98,7 @@ def _baseline_key(ds, split_seed: int, k: int, seed: int, recipe) -> dict:
 
 
 def _baseline_path(key: dict):
-    import hashlib
-    import json
-
-    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
-    return paths.cache_dir() / "augmentation" / f"real-only-{digest}.json"
+    return paths.cache_dir() / "augmentation" / f"real-only-{key_digest(key)}.json"
 
 
 def _read_baseline(path, key: dict) -> float:
