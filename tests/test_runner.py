@@ -24,7 +24,9 @@ EPOCHS = 3
 
 
 def smoke(seed=0, **overrides):
-    return runner.resolve("paper_dcgan", profile="smoke", seed=seed, epochs=EPOCHS, overrides=overrides)
+    # `epochs` would win over an override of train.epochs, so an override is passed as the epochs.
+    epochs = int(overrides.pop("train.epochs", EPOCHS))
+    return runner.resolve("paper_dcgan", profile="smoke", seed=seed, epochs=epochs, overrides=overrides)
 
 
 def arrays(path: Path) -> dict[str, np.ndarray]:
@@ -213,8 +215,32 @@ def test_resume_may_extend_epochs(eurosat_path, tmp_path, reference):
     runner.run(smoke(**{"train.epochs": 2}), data=eurosat_path, out=tmp_path, run_id="ext")
     rd = runner.run(smoke(), data=eurosat_path, out=tmp_path, run_id="ext", resume=True)
     assert rd.status() == "done" and rd.steps()["epoch"].max() == EPOCHS
+    # Each start and resume is a sitting: where the run trained from which epoch on.
+    first, second = rd.read_record()["sittings"]
+    assert (first["from_epoch"], second["from_epoch"]) == (0, 2)
+    assert first["machine"]["cpu"] and second["machine"] == first["machine"] and second["versions"]["tensorflow"]
     # Extending training is the same training: the weights match the 3-epoch run.
     np.testing.assert_array_equal(arrays(rd.last_checkpoint)["g/0000"], arrays(reference.last_checkpoint)["g/0000"])
+
+
+def test_a_run_names_every_machine_that_trained_it():
+    from harness.report.collect import machines
+
+    ice, epyc = {"cpu": "Intel Xeon (Ice Lake)"}, {"cpu": "AMD EPYC (family 25, model 17)"}
+    new = {"resumed": "t2", "machine": epyc, "versions": {}, "devices": []}
+    old = {"created": "t0", "sittings": [runner.sitting({"machine": ice, "versions": {}, "devices": []}, "t0", 0)]}
+    both = runner.sittings_before(old) + [runner.sitting(new, "t2", 7)]
+    assert machines({"machine": epyc, "sittings": both}) == "Intel Xeon (Ice Lake) + AMD EPYC (family 25, model 17)"
+    # A run from before sittings were recorded: its latest machine is kept; if it had been resumed, the machines
+    # of its earlier sittings are unknown, and the report says so instead of naming one machine for all.
+    legacy = {"created": "t0", "resumed": "t1", "machine": ice, "versions": {}, "devices": []}
+    kept = runner.sittings_before(legacy)
+    assert kept == [{"started": "t1", "from_epoch": None, "machine": ice, "devices": [], "versions": {},
+                     "earlier_unrecorded": True}]
+    assert machines({"sittings": kept + [runner.sitting(new, "t2", 7)]}) == \
+        "earlier not recorded + Intel Xeon (Ice Lake) + AMD EPYC (family 25, model 17)"
+    assert runner.sittings_before({"created": "t0", "machine": ice})[0]["from_epoch"] == 0
+    assert machines({"machine": ice}) == "Intel Xeon (Ice Lake)" and machines({}) == "not recorded"
 
 
 def test_existing_run_is_not_overwritten(reference, eurosat_path):

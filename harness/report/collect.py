@@ -82,9 +82,21 @@ def _read_run(rd: RunDir) -> tuple[dict, pd.DataFrame, pd.DataFrame]:
     epochs_done = int(m["epoch"].max()) if len(m) and m["epoch"].notna().any() else 0
     run = {"run": rd.run_id, "variant": variant, "seed": seed, "profile": profile, "status": rd.status(),
            "epochs_done": epochs_done, "epochs": int(cfg.get("train.epochs", 0)),
-           "machine": str((record.get("machine") or {}).get("cpu") or "not recorded"), "path": str(rd.path),
+           "machine": machines(record), "path": str(rd.path),
            "source": str(data.get("source") or ""), "config": cfg, "classifiers": classifiers(rd, record, m)}
     return run, m, s
+
+
+def machines(record: dict) -> str:
+    """The CPU of every machine that trained part of the run, in order, joined by " + " (a cell a sweep resumed
+    elsewhere names both); a sitting before runs recorded theirs adds "earlier not recorded"."""
+    sittings = record.get("sittings") or [{"machine": record.get("machine")}]
+    names = []
+    for s in sittings:
+        if s.get("earlier_unrecorded"):
+            names.append("earlier not recorded")
+        names.append(str((s.get("machine") or {}).get("cpu") or "not recorded"))
+    return " + ".join(dict.fromkeys(names))
 
 
 UNKNOWN = "unknown"  # a run has domain rows whose reference classifier it did not record

@@ -120,12 +120,14 @@ def run(cfg: RunConfig, *, data=None, out: Path | str | None = None, run_id: str
                 return rd
             record["created"] = old.get("created")
             record["resumed"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+            record["sittings"] = sittings_before(old) + [sitting(record, record["resumed"], rd.finished_epoch())]
             if "reference_classifier" in old:  # the rows before the resume came from it
                 record["reference_classifier"] = old["reference_classifier"]
             elif (metrics_table["metric"] == "domain_fid").any():  # rows from a harness that did not record it
                 record["reference_classifier"] = {"key": None, "unrecorded": True, "test_accuracy": None}
         else:
             record["created"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+            record["sittings"] = [sitting(record, record["created"], 0)]
         rd.write_record(record)
         rd.set_status("running")
         handler = _file_log(rd)
@@ -164,6 +166,24 @@ def run(cfg: RunConfig, *, data=None, out: Path | str | None = None, run_id: str
             logging.getLogger("harness").removeHandler(handler)
             handler.close()
     return rd
+
+
+def sitting(record: dict, started: str, from_epoch: int | None) -> dict:
+    """One start or resume of a run: where and with what it trained from `from_epoch` on. A sweep that spans
+    machines resumes its cells wherever it is restarted, and float rounding (hence the numbers) differs between
+    CPU families, so a run names every machine that trained part of it, not only the last."""
+    return {"started": started, "from_epoch": from_epoch, "machine": record["machine"],
+            "devices": record["devices"], "versions": record["versions"]}
+
+
+def sittings_before(old: dict) -> list[dict]:
+    """The sittings an existing run recorded. A run made before harness 0.4.1 recorded only its latest sitting's
+    machine and versions (top level); that one is kept, and `earlier_unrecorded` says if it was a resume."""
+    if "sittings" in old:
+        return list(old["sittings"])
+    latest = {"started": old.get("resumed") or old.get("created"), "from_epoch": None if "resumed" in old else 0,
+              "machine": old.get("machine"), "devices": old.get("devices"), "versions": old.get("versions")}
+    return [{**latest, "earlier_unrecorded": True} if "resumed" in old else latest]
 
 
 def with_classifier(record: dict, info: dict) -> dict:
