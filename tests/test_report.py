@@ -331,13 +331,29 @@ def test_transfer_pairs_two_budgets_and_says_what_held(tmp_path, capsys):
     assert table.loc[("modern", "Inception FID"), "verdict"] == "appeared"
     assert ("only_bench", "label fidelity") not in table.index  # compared at one budget only
     assert table.loc[("modern", "label fidelity"), "pairs long"] == 3
-    assert transfer.verdict(0.2, 0.01, 0.1, 0.3) == "lost"
+    # Significant at bench only: "lost" if long's seeds could have detected a difference that large, else the
+    # absence at long says nothing; with under 2 pairs there is no test, whatever the sign.
+    assert transfer.verdict(0.2, 0.01, 0.1, 0.3, second_detectable=0.15) == "lost"
+    assert transfer.verdict(0.2, 0.01, 0.1, 0.3, second_detectable=0.25) == "too few seeds at long"
+    assert transfer.verdict(0.2, 0.01, 0.1, 0.3) == "lost (power unknown)"
+    assert transfer.verdict(0.2, 0.01, 0.3, float("nan"), labels=("a", "b")) == "no test at b"
+    assert transfer.verdict(0.2, float("nan"), 0.3, float("nan")) == "no test at bench and long"
     code = main(["transfer", str(bench), str(long), "--out", str(tmp_path / "out")])
     out = capsys.readouterr().out
     row = "| modern | label fidelity | +0.2 ± 0.1 (p = 0.01, 5 pairs) | +0.3 ± 0.1 (p = 0.001, 3 pairs) | yes | held |"
     assert code == 0 and row in out
     assert (tmp_path / "out" / "transfer.csv").is_file() and (tmp_path / "out" / "transfer.md").read_text() == out
     assert main(["transfer", str(bench), str(tmp_path)]) == 2  # not a report folder: one line, exit 2
+    # One seed at long (a study under way): the sign is shown, no test, no verdict beyond that.
+    one = tmp_path / "one"
+    frame = pd.DataFrame([{"variant": "modern", "baseline": "paper_dcgan", "pairs": 1,
+                           "label_fidelity difference": 0.24, "ci95": float("nan"), "p": float("nan"),
+                           "p (Holm)": float("nan"), "detectable (80% power)": float("nan")}])
+    one.mkdir()
+    frame.to_csv(one / "label-fidelity-vs-baseline.csv", index=False)
+    early = transfer.transfer(bench, one)
+    assert early["verdict"].tolist() == ["no test at long"] and early["same sign"].all()
+    assert "| +0.24 (1 pair, no test) | yes | no test at long |" in transfer.markdown(early)
 
 
 def test_compare_pairs_two_folders_cell_by_cell(tmp_path, capsys):

@@ -4,8 +4,12 @@ Cheap benchmarks are useful only where their ranking predicts the expensive one.
 folders made over the same variants at two budgets (e.g. `bench` and `long`), this pairs, for each variant and
 each headline metric, the difference against the baseline at both (its 95% CI, Holm's p and pairs) and says
 whether they agree: "held" (significant at both, same sign), "reversed" (significant at both, opposite signs),
-"lost" (significant only at the first), "appeared" (only at the second), "undecided" (at neither: see the
-report's detectable-difference column for whether that means "no difference" or "too few seeds").
+"lost" (significant only at the first, though the second's seeds could detect a difference that large;
+"lost (power unknown)" when the second report predates its detectable-difference column),
+"too few seeds at <second>" (significant only at the first, and smaller than the second's seeds detect at 80%
+power, so its absence there says nothing), "appeared" (only at the second), "undecided" (at neither: see the
+report's detectable-difference column for whether that means "no difference" or "too few seeds"), and
+"no test at <budget>" where a budget has fewer than 2 paired seeds (its sign is still shown).
 """
 
 from __future__ import annotations
@@ -26,16 +30,24 @@ HEADLINE = [
     ("Inception precision", "precision-k5-vs-baseline.csv", "precision difference"),
 ]
 ALPHA = 0.05
+DETECTABLE = "detectable (80% power)"  # the report's column: the smallest difference its seeds detect
 
 
 def verdict(first_difference: float, first_p: float, second_difference: float, second_p: float,
-            alpha: float = ALPHA) -> str:
-    """How a conclusion at the first budget fares at the second (p: Holm-adjusted)."""
+            alpha: float = ALPHA, second_detectable: float = float("nan"),
+            labels: tuple[str, str] = ("bench", "long")) -> str:
+    """How a conclusion at the first budget fares at the second (p: Holm-adjusted; `second_detectable`: the
+    smallest difference the second budget's seeds detect at 80% power, from its report, when known)."""
+    untested = [label for label, p in zip(labels, (first_p, second_p)) if pd.isna(p)]
+    if untested:
+        return "no test at " + " and ".join(untested)
     first, second = bool(first_p < alpha), bool(second_p < alpha)
     if first and second:
         return "held" if (first_difference > 0) == (second_difference > 0) else "reversed"
     if first:
-        return "lost"
+        if pd.isna(second_detectable):  # a report made before it stated its power
+            return "lost (power unknown)"
+        return f"too few seeds at {labels[1]}" if second_detectable > abs(first_difference) else "lost"
     return "appeared" if second else "undecided"
 
 
@@ -47,7 +59,10 @@ def _comparisons(report: Path, name: str, file: str, column: str) -> pd.DataFram
     missing = {"variant", column, "ci95", "p (Holm)", "pairs"} - set(frame.columns)
     if missing:
         raise RunError(f"{path}: not a report's comparison table (lacks {', '.join(sorted(missing))})")
-    return frame.rename(columns={column: "difference"})[["variant", "difference", "ci95", "p (Holm)", "pairs"]]
+    if DETECTABLE not in frame.columns:  # a report made before it had the power column
+        frame[DETECTABLE] = float("nan")
+    return frame.rename(columns={column: "difference"})[["variant", "difference", "ci95", "p (Holm)", "pairs",
+                                                         DETECTABLE]]
 
 
 def transfer(first: Path, second: Path, labels: tuple[str, str] = ("bench", "long")) -> pd.DataFrame:
@@ -65,18 +80,22 @@ def transfer(first: Path, second: Path, labels: tuple[str, str] = ("bench", "lon
         for _, x in one.merge(two, on="variant", suffixes=(f" {a}", f" {b}")).iterrows():
             rows.append({"variant": x["variant"], "metric": name,
                          **{f"{col} {lab}": x[f"{col} {lab}"] for lab in labels
-                            for col in ("difference", "ci95", "p (Holm)", "pairs")},
+                            for col in ("difference", "ci95", "p (Holm)", "pairs", DETECTABLE)},
                          "same sign": bool((x[f"difference {a}"] > 0) == (x[f"difference {b}"] > 0)),
                          "verdict": verdict(x[f"difference {a}"], x[f"p (Holm) {a}"], x[f"difference {b}"],
-                                            x[f"p (Holm) {b}"])})
+                                            x[f"p (Holm) {b}"], second_detectable=x[f"{DETECTABLE} {b}"],
+                                            labels=labels)})
     return pd.DataFrame(rows)
 
 
 def markdown(table: pd.DataFrame, labels: tuple[str, str] = ("bench", "long")) -> str:
     """The table as Markdown: each budget's difference ± CI (Holm p, pairs), then sign and verdict."""
     def cell(r, lab):
+        pairs = int(r[f"pairs {lab}"])
+        if pd.isna(r[f"p (Holm) {lab}"]):
+            return f"{r[f'difference {lab}']:+.3g} ({pairs} pair{'s' * (pairs != 1)}, no test)"
         return (f"{r[f'difference {lab}']:+.3g} ± {r[f'ci95 {lab}']:.2g} "
-                f"(p = {r[f'p (Holm) {lab}']:.2g}, {int(r[f'pairs {lab}'])} pairs)")
+                f"(p = {r[f'p (Holm) {lab}']:.2g}, {pairs} pairs)")
     lines = [f"| variant | metric | {labels[0]} | {labels[1]} | same sign | verdict |", "|---|---|---|---|---|---|"]
     lines += [f"| {r['variant']} | {r['metric']} | {cell(r, labels[0])} | {cell(r, labels[1])} | "
               f"{'yes' if r['same sign'] else 'no'} | {r['verdict']} |" for _, r in table.iterrows()]
