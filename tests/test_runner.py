@@ -224,23 +224,35 @@ def test_resume_may_extend_epochs(eurosat_path, tmp_path, reference):
 
 
 def test_a_run_names_every_machine_that_trained_it():
-    from harness.report.collect import machines
+    from harness.runs.rundir import machines, recorded_sittings
 
     ice, epyc = {"cpu": "Intel Xeon (Ice Lake)"}, {"cpu": "AMD EPYC (family 25, model 17)"}
     new = {"resumed": "t2", "machine": epyc, "versions": {}, "devices": []}
     old = {"created": "t0", "sittings": [runner.sitting({"machine": ice, "versions": {}, "devices": []}, "t0", 0)]}
-    both = runner.sittings_before(old) + [runner.sitting(new, "t2", 7)]
+    both = recorded_sittings(old) + [runner.sitting(new, "t2", 7)]
     assert machines({"machine": epyc, "sittings": both}) == "Intel Xeon (Ice Lake) + AMD EPYC (family 25, model 17)"
     # A run from before sittings were recorded: its latest machine is kept; if it had been resumed, the machines
     # of its earlier sittings are unknown, and the report says so instead of naming one machine for all.
     legacy = {"created": "t0", "resumed": "t1", "machine": ice, "versions": {}, "devices": []}
-    kept = runner.sittings_before(legacy)
+    kept = recorded_sittings(legacy)
     assert kept == [{"started": "t1", "from_epoch": None, "machine": ice, "devices": [], "versions": {},
                      "earlier_unrecorded": True}]
     assert machines({"sittings": kept + [runner.sitting(new, "t2", 7)]}) == \
         "earlier not recorded + Intel Xeon (Ice Lake) + AMD EPYC (family 25, model 17)"
-    assert runner.sittings_before({"created": "t0", "machine": ice})[0]["from_epoch"] == 0
+    assert machines(legacy) == "earlier not recorded + Intel Xeon (Ice Lake)"
+    assert recorded_sittings({"created": "t0", "machine": ice})[0]["from_epoch"] == 0
     assert machines({"machine": ice}) == "Intel Xeon (Ice Lake)" and machines({}) == "not recorded"
+
+
+def test_a_resume_never_shortens_a_run(reference, eurosat_path, tmp_path):
+    """A run that has trained more epochs than asked is left as it is, not rewritten to say fewer epochs than its
+    tables hold (a 30-epoch sweep over cells extended to 60)."""
+    import shutil
+
+    shutil.copytree(reference.path, tmp_path / "ref")
+    rd = runner.run(smoke(**{"train.epochs": 2}), data=eurosat_path, out=tmp_path, run_id="ref", resume=True)
+    assert not rd.trained and rd.read_record()["config"]["train.epochs"] == EPOCHS and rd.status() == "done"
+    assert rd.read_record() == reference.read_record() and rd.steps()["epoch"].max() == EPOCHS
 
 
 def test_existing_run_is_not_overwritten(reference, eurosat_path):

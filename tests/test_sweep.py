@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -53,6 +54,40 @@ def test_sweep_is_idempotent_and_records_failures(eurosat_path, tmp_path, monkey
                       jobs=1)  # in-process, so the patched fit applies
     assert out[0].status == "failed: RuntimeError: simulated bug" and out[1].status == "done"
     assert RunDir(tmp_path / "paper_dcgan-smoke-s1").status() == "failed: RuntimeError: simulated bug"
+
+
+@pytest.mark.eurosat
+def test_dry_run_says_where_each_cell_stands_and_trains_nothing(eurosat_path, tmp_path, capsys):
+    from harness.cli import main
+    from harness.runs import runner
+
+    one = {"train.epochs": "1"}
+    for seed in (0, 1, 2, 3):
+        runner.run(runner.resolve("paper_dcgan", profile="smoke", seed=seed, overrides=one), data=eurosat_path,
+                   out=tmp_path)
+    runner.run(runner.resolve("paper_dcgan", profile="smoke", seed=4, overrides={"train.epochs": "2"}),
+               data=eurosat_path, out=tmp_path)
+    RunDir(tmp_path / "paper_dcgan-smoke-s1").set_status("running")  # killed: nothing holds its lock
+    RunDir(tmp_path / "paper_dcgan-smoke-s2").set_status("failed: interrupted")
+    cells = sweep.expand("paper_dcgan", "0,1,2,3,4,5")
+    held = RunDir(tmp_path / "paper_dcgan-smoke-s3")
+    with held.lock():  # a process training it now
+        states = {c.cell.seed: c for c in sweep.cell_states(cells, profile="smoke", overrides=one, out=tmp_path)}
+    assert {seed: c.state for seed, c in states.items()} == {
+        0: "done", 1: "interrupted", 2: "failed", 3: "running", 4: "done", 5: "to do"}
+    assert states[1].detail.startswith("resumes at epoch 2") and states[3].detail.startswith(f"pid {os.getpid()}")
+    assert "left as it is" in states[4].detail and states[4].epochs == "2/1"  # never shortened
+    assert states[0].machines and states[5].epochs == "0/1"
+    longer = sweep.cell_states(cells[:1], profile="smoke", overrides={"train.epochs": "3"}, out=tmp_path)[0]
+    assert (longer.state, longer.epochs, longer.detail) == ("to extend", "1/3", "resumes at epoch 2")
+    other = sweep.cell_states(cells[:1], profile="smoke", overrides={**one, "train.lr_d": "4e-4"}, out=tmp_path)[0]
+    assert other.state == "refused" and "train.lr_d: 0.0002 -> 0.0004" in other.detail
+    # The command: a table and a count; the cell to do is still not there.
+    assert main(["sweep", "--variants", "paper_dcgan", "--seeds", "0,1,2,3,4,5", "--profile", "smoke",
+                 "--set", "train.epochs=1", "--out", str(tmp_path), "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert out.strip().splitlines()[-1] == "1 to do, 1 interrupted, 1 failed, 3 done"
+    assert not (tmp_path / "paper_dcgan-smoke-s5").exists()
 
 
 @pytest.mark.slow

@@ -214,6 +214,9 @@ def cmd_sweep(args) -> int:
     from harness.runs.executors import local
 
     cells = sweep.expand(args.variants, args.seeds)
+    if args.dry_run:
+        return _print_sweep_states(sweep.cell_states(cells, profile=args.profile,
+                                                     overrides=config.parse_assignments(args.set), out=args.out))
     how = f"{args.jobs or local.default_jobs(len(cells))} job(s)" if args.executor == "local" else args.executor
     log.info("sweep: %d cells (%s x seeds %s), profile %s, %s", len(cells),
              ", ".join(dict.fromkeys(c.variant for c in cells)), args.seeds, args.profile, how)
@@ -226,6 +229,20 @@ def cmd_sweep(args) -> int:
     counts = Counter(o.status.split(":")[0] for o in outcomes)
     print(", ".join(f"{counts.get(k, 0)} {k}" for k in ("done", "skipped", "busy", "failed", "diverged")))
     return 0 if not (counts.get("failed") or counts.get("diverged")) else 1
+
+
+def _print_sweep_states(states) -> int:
+    from collections import Counter
+
+    from tabulate import tabulate
+
+    from harness.runs.sweep import STATES
+
+    print(tabulate([(c.cell.variant, c.cell.seed, c.state, c.epochs, c.machines, c.detail) for c in states],
+                   headers=["variant", "seed", "state", "epochs", "machine", "detail"]))
+    counts = Counter(c.state for c in states)
+    print(", ".join(f"{counts[k]} {k}" for k in STATES if counts[k]))
+    return 0
 
 
 def cmd_eval(args) -> int:

@@ -189,6 +189,8 @@ def _sweep_parser(sub) -> None:
     sw.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                     help="override a configuration key in every cell (repeatable)")
     sw.add_argument("--out", metavar="DIR", help="results folder (default: $HARNESS_RESULTS or ./results)")
+    sw.add_argument("--dry-run", action="store_true", help="train nothing: print each cell's state (to do, running, "
+                    "interrupted, failed, done, refused), its epochs and the machines that trained it")
     _data_arg(sw)
 
 

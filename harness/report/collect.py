@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from harness.errors import RunError
-from harness.runs.rundir import METRIC_COLUMNS, STEP_COLUMNS, RunDir
+from harness.runs.rundir import METRIC_COLUMNS, STEP_COLUMNS, RunDir, machines
 
 log = logging.getLogger("harness")
 
@@ -85,18 +85,6 @@ def _read_run(rd: RunDir) -> tuple[dict, pd.DataFrame, pd.DataFrame]:
            "machine": machines(record), "path": str(rd.path),
            "source": str(data.get("source") or ""), "config": cfg, "classifiers": classifiers(rd, record, m)}
     return run, m, s
-
-
-def machines(record: dict) -> str:
-    """The CPU of every machine that trained part of the run, in order, joined by " + " (a cell a sweep resumed
-    elsewhere names both); a sitting before runs recorded theirs adds "earlier not recorded"."""
-    sittings = record.get("sittings") or [{"machine": record.get("machine")}]
-    names = []
-    for s in sittings:
-        if s.get("earlier_unrecorded"):
-            names.append("earlier not recorded")
-        names.append(str((s.get("machine") or {}).get("cpu") or "not recorded"))
-    return " + ".join(dict.fromkeys(names))
 
 
 UNKNOWN = "unknown"  # a run has domain rows whose reference classifier it did not record

@@ -1,8 +1,9 @@
 """A run folder: the complete, resumable record of one training run.
 
     results/<run-id>/
-      config.json      resolved config (flattened), data digest, library versions, machine, and the
-                       reference classifier the training-time domain rows came from
+      config.json      resolved config (flattened), data digest, library versions, machine, each sitting
+                       (start or resume: when, from which epoch, machine, versions), and the reference
+                       classifier the training-time domain rows came from
       status           running | done | failed: why | diverged at epoch k
       metrics.csv      tidy long table: run, variant, seed, epoch, class, metric, value, n_real, n_fake,
                        settings (harness.rows)
@@ -235,6 +236,17 @@ class RunDir:
                 if len(frame) and (frame["epoch"] > epoch).any():
                     self.write_table(path, frame[frame["epoch"] <= epoch])
 
+    def holder(self) -> str | None:
+        """The pid of the process training this run now, or None: a probe of the run lock that takes it only
+        for an instant when free (a killed run's lock is free: the kernel drops it)."""
+        if not self.lock_path.is_file():
+            return None
+        try:
+            with atomicio.exclusive_lock(self.lock_path):
+                return None
+        except atomicio.LockHeld as exc:
+            return str(exc)
+
     def lock(self):
         """Hold the run's lock; a second process on the same run gets a RunError."""
         import contextlib
@@ -248,6 +260,29 @@ class RunDir:
                 raise RunLocked(f"{self.path}: another process (pid {exc}) is working on this run") from None
 
         return held()
+
+
+def recorded_sittings(record: dict) -> list[dict]:
+    """The sittings (each start or resume) a run record lists. A run made before harness 0.4.1 recorded only its
+    latest sitting's machine and versions (top level): that one is returned, marked `earlier_unrecorded` if
+    it was a resume, since the machines of the sittings before it are then unknown."""
+    if "sittings" in record:
+        return list(record["sittings"])
+    latest = {"started": record.get("resumed") or record.get("created"),
+              "from_epoch": None if "resumed" in record else 0, "machine": record.get("machine"),
+              "devices": record.get("devices"), "versions": record.get("versions")}
+    return [{**latest, "earlier_unrecorded": True} if "resumed" in record else latest]
+
+
+def machines(record: dict) -> str:
+    """The CPU of every machine that trained part of the run, in order, joined by " + " (a cell a sweep resumed
+    elsewhere names both); "earlier not recorded" where a run from before harness 0.4.1 had been resumed."""
+    names = []
+    for s in recorded_sittings(record):
+        if s.get("earlier_unrecorded"):
+            names.append("earlier not recorded")
+        names.append(str((s.get("machine") or {}).get("cpu") or "not recorded"))
+    return " + ".join(dict.fromkeys(names))
 
 
 def _check_whole_csv(path: Path, text: str, required: list[str]) -> None:

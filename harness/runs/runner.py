@@ -22,7 +22,7 @@ from harness.errors import HarnessError, RunDiverged, RunError
 from harness.evaluate import metrics
 from harness.models import registry
 from harness.runs import profiles
-from harness.runs.rundir import RunDir, check_run_id
+from harness.runs.rundir import RunDir, check_run_id, recorded_sittings
 from harness.train import objectives
 
 log = logging.getLogger("harness")
@@ -118,9 +118,14 @@ def run(cfg: RunConfig, *, data=None, out: Path | str | None = None, run_id: str
                 log.info("%s is already done", rd.path)
                 rd.trained = False
                 return rd
+            if covers(old, rd.finished_epoch(), cfg.train.epochs):
+                log.info("%s has trained %d epochs (of %d planned), more than the %d asked: left as it is", rd.path,
+                         rd.finished_epoch(), old["config"]["train.epochs"], cfg.train.epochs)
+                rd.trained = False
+                return rd
             record["created"] = old.get("created")
             record["resumed"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-            record["sittings"] = sittings_before(old) + [sitting(record, record["resumed"], rd.finished_epoch())]
+            record["sittings"] = recorded_sittings(old) + [sitting(record, record["resumed"], rd.finished_epoch())]
             if "reference_classifier" in old:  # the rows before the resume came from it
                 record["reference_classifier"] = old["reference_classifier"]
             elif (metrics_table["metric"] == "domain_fid").any():  # rows from a harness that did not record it
@@ -168,22 +173,19 @@ def run(cfg: RunConfig, *, data=None, out: Path | str | None = None, run_id: str
     return rd
 
 
+def covers(old: dict, trained: int | None, asked: int) -> bool:
+    """Whether a run planned for more epochs than `asked` has already trained them: it is then left as it is. A
+    resume never shortens a run (its record would say fewer epochs than its tables hold), so a 30-epoch sweep
+    over a folder whose cells were extended to 60 skips them instead of rewriting their records."""
+    return int(old["config"]["train.epochs"]) > asked and (trained or 0) >= asked
+
+
 def sitting(record: dict, started: str, from_epoch: int | None) -> dict:
     """One start or resume of a run: where and with what it trained from `from_epoch` on. A sweep that spans
     machines resumes its cells wherever it is restarted, and float rounding (hence the numbers) differs between
     CPU families, so a run names every machine that trained part of it, not only the last."""
     return {"started": started, "from_epoch": from_epoch, "machine": record["machine"],
             "devices": record["devices"], "versions": record["versions"]}
-
-
-def sittings_before(old: dict) -> list[dict]:
-    """The sittings an existing run recorded. A run made before harness 0.4.1 recorded only its latest sitting's
-    machine and versions (top level); that one is kept, and `earlier_unrecorded` says if it was a resume."""
-    if "sittings" in old:
-        return list(old["sittings"])
-    latest = {"started": old.get("resumed") or old.get("created"), "from_epoch": None if "resumed" in old else 0,
-              "machine": old.get("machine"), "devices": old.get("devices"), "versions": old.get("versions")}
-    return [{**latest, "earlier_unrecorded": True} if "resumed" in old else latest]
 
 
 def with_classifier(record: dict, info: dict) -> dict:
@@ -198,12 +200,18 @@ def with_classifier(record: dict, info: dict) -> dict:
     return {**record, "reference_classifier": mine}
 
 
-def _check_resumable(rd: RunDir, record: dict) -> None:
-    old = rd.read_record()
+def config_changes(old: dict, new_config: dict) -> list[str]:
+    """What a resume with `new_config` (flattened) would change in the run recorded as `old`, beyond what a resume
+    may change: anything listed refuses the resume."""
     # A key added by a later harness version did not exist when the run started: it ran with the default.
     defaults = config.flatten(config.RunConfig())
-    old_config = {**{k: defaults[k] for k in record["config"] if k in defaults}, **old.get("config", {})}
-    changes = config.diff(old_config, record["config"], ignore=RESUMABLE_CHANGES)
+    old_config = {**{k: defaults[k] for k in new_config if k in defaults}, **old.get("config", {})}
+    return config.diff(old_config, new_config, ignore=RESUMABLE_CHANGES)
+
+
+def _check_resumable(rd: RunDir, record: dict) -> None:
+    old = rd.read_record()
+    changes = config_changes(old, record["config"])
     if old.get("data", {}).get("digest") != record["data"]["digest"]:
         changes.append(f"data digest: {old.get('data', {}).get('digest')} -> {record['data']['digest']}")
     if changes:

@@ -12,13 +12,14 @@ sees the same data order, the same evaluation latents and the same real sample.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from harness.errors import ConfigError, HarnessError, RunDiverged, RunLocked
 from harness.models import registry
 from harness.runs import executors, runner
 from harness.runs.executors import Cell, Outcome, Plan
-from harness.runs.rundir import RunDir
+from harness.runs.rundir import RunDir, machines
 
 
 def expand(variant_patterns: str, seeds: str) -> list[Cell]:
@@ -40,6 +41,68 @@ def expand(variant_patterns: str, seeds: str) -> list[Cell]:
     if not names or not seed_list:
         raise ConfigError("a sweep needs at least one variant and one seed")
     return [Cell(v, s) for s in seed_list for v in names]
+
+
+@dataclass(frozen=True)
+class CellState:
+    """Where one cell of a sweep stands, read from its run folder: what the sweep would do with it."""
+    cell: Cell
+    state: str  # to do | done | running | interrupted | failed | diverged | to extend | refused
+    epochs: str  # "trained/planned"
+    detail: str
+    machines: str
+    run_dir: str
+
+
+STATES = ("to do", "interrupted", "failed", "to extend", "running", "done", "diverged", "refused")
+
+
+def cell_states(cells: list[Cell], *, profile: str, overrides: dict | None = None, out=None) -> list[CellState]:
+    """Each cell's state, from its run folder alone: nothing is trained, and a run's lock is only probed. For a
+    sweep that spans days and machines, this says what is finished, what a process is training now (its pid),
+    what the next pass will resume and from which epoch, and which cells it would refuse (a folder trained
+    with another configuration)."""
+    from harness import config, paths
+
+    root = paths.check_output_folder(out or paths.results_dir())
+    states = []
+    for cell in cells:
+        cfg = runner.resolve(cell.variant, profile=profile, seed=cell.seed, overrides=dict(overrides or {}))
+        rd = RunDir(root / runner.default_run_id(cfg))
+        states.append(_state(cell, rd, cfg.train.epochs, config.flatten(cfg)))
+    return states
+
+
+def _state(cell: Cell, rd: RunDir, planned: int, flat_config: dict) -> CellState:
+    def state(name: str, trained: int | None, detail: str = "", record: dict | None = None) -> CellState:
+        return CellState(cell, name, f"{trained or 0}/{planned}", detail,
+                         machines(record) if record else "", str(rd.path))
+
+    if not rd.exists():
+        return state("to do", 0)
+    try:
+        record, status, trained = rd.read_record(), rd.status(), rd.finished_epoch()
+    except HarnessError as exc:
+        return state("refused", None, str(exc))
+    holder = rd.holder()
+    if holder is not None:
+        return state("running", trained, f"pid {holder}; epochs counted to its last checkpoint", record)
+    changes = runner.config_changes(record, flat_config)
+    if changes:
+        return state("refused", trained, "trained with another configuration: " + "; ".join(changes), record)
+    if runner.covers(record, trained, planned):
+        return state("done", trained, f"planned {record['config']['train.epochs']} epochs, more than asked; left "
+                     "as it is", record)
+    if status == "done":
+        if trained is not None and trained < planned:
+            return state("to extend", trained, f"resumes at epoch {trained + 1}", record)
+        return state("done", trained, "", record)
+    if status.startswith("diverged"):
+        return state("diverged", trained, status, record)
+    resumes = f"resumes at epoch {(trained or 0) + 1}"
+    if status.startswith("failed"):
+        return state("failed", trained, f"{status}; {resumes}", record)
+    return state("interrupted", trained, f"{resumes} (no process holds it)", record)
 
 
 def run_cell(cell: Cell, profile: str, overrides: dict, out: str, data, threads: int | None = None) -> Outcome:
