@@ -28,6 +28,8 @@ DOCUMENTED_PARAMS = {
     "relativistic_r1_r2": (5_488_867, 4_333_633),
     "minibatch_stddev": (5_488_867, 4_333_649),
     "modern_nearest_upsampling": (5_488_867, 4_397_634),
+    "modern_minibatch_stddev": (5_488_867, 4_397_810),
+    "modern_ttur": (5_488_867, 4_397_634),
 }
 VARIANTS = registry.list_variants()
 
