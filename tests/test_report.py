@@ -342,6 +342,9 @@ def test_transfer_pairs_two_budgets_and_says_what_held(tmp_path, capsys):
     out = capsys.readouterr().out
     row = "| modern | label fidelity | +0.2 ± 0.1 (p = 0.01, 5 pairs) | +0.3 ± 0.1 (p = 0.001, 3 pairs) | yes | held |"
     assert code == 0 and row in out
+    # Said plainly: modern's and no_bn's label fidelity were significant at bench; one held, one reversed.
+    assert out.strip().endswith("Of the 2 differences significant at bench (Holm p < 0.05): 1 held, 1 reversed. "
+                                "Significant only at long: 1.")
     assert (tmp_path / "out" / "transfer.csv").is_file() and (tmp_path / "out" / "transfer.md").read_text() == out
     assert main(["transfer", str(bench), str(tmp_path)]) == 2  # not a report folder: one line, exit 2
     # One seed at long (a study under way): the sign is shown, no test, no verdict beyond that.

@@ -99,4 +99,18 @@ def markdown(table: pd.DataFrame, labels: tuple[str, str] = ("bench", "long")) -
     lines = [f"| variant | metric | {labels[0]} | {labels[1]} | same sign | verdict |", "|---|---|---|---|---|---|"]
     lines += [f"| {r['variant']} | {r['metric']} | {cell(r, labels[0])} | {cell(r, labels[1])} | "
               f"{'yes' if r['same sign'] else 'no'} | {r['verdict']} |" for _, r in table.iterrows()]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n\n" + summary(table, labels) + "\n"
+
+
+def summary(table: pd.DataFrame, labels: tuple[str, str] = ("bench", "long")) -> str:
+    """One sentence: what became of the first budget's conclusions (its significant differences) at the second,
+    and how many differences only the second found."""
+    a, b = labels
+    first = table[table[f"p (Holm) {a}"] < ALPHA]
+    order = ("held", "reversed", "lost", "too few", "no test")  # most to least decided
+    counts = first["verdict"].value_counts()
+    fates = ", ".join(f"{counts[v]} {v}" for v in sorted(counts.index, key=lambda v: (
+        next((i for i, o in enumerate(order) if v.startswith(o)), len(order)), v)))
+    appeared = int((table["verdict"] == "appeared").sum())
+    return (f"Of the {len(first)} differences significant at {a} (Holm p < {ALPHA:g}): {fates or 'none'}. "
+            f"Significant only at {b}: {appeared}.")
