@@ -80,6 +80,23 @@ class LockHeld(Exception):
     """Another process holds the lock; carries that process's pid if known."""
 
 
+def lock_holder(path: Path) -> str | None:
+    """The pid written by the process holding `exclusive_lock(path)`, or None if no process holds it. A read-only
+    probe: it takes the lock for an instant when free but never writes the file, so a process that takes the lock
+    right then is turned away for at most that instant and never sees the prober's pid."""
+    try:
+        handle = open(path)
+    except FileNotFoundError:
+        return None
+    with handle:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return handle.read().strip() or "unknown"
+        fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+        return None
+
+
 @contextlib.contextmanager
 def exclusive_lock(path: Path) -> Iterator[None]:
     """Hold an flock on `path` for the duration of the block.

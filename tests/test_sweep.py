@@ -71,8 +71,11 @@ def test_dry_run_says_where_each_cell_stands_and_trains_nothing(eurosat_path, tm
     RunDir(tmp_path / "paper_dcgan-smoke-s2").set_status("failed: interrupted")
     cells = sweep.expand("paper_dcgan", "0,1,2,3,4,5")
     held = RunDir(tmp_path / "paper_dcgan-smoke-s3")
+    free = RunDir(tmp_path / "paper_dcgan-smoke-s1")
+    free.lock_path.write_text("12345")  # the pid of the process that last held it
     with held.lock():  # a process training it now
         states = {c.cell.seed: c for c in sweep.cell_states(cells, profile="smoke", overrides=one, out=tmp_path)}
+    assert free.lock_path.read_text() == "12345"  # probing a lock never writes it
     assert {seed: c.state for seed, c in states.items()} == {
         0: "done", 1: "interrupted", 2: "failed", 3: "running", 4: "done", 5: "to do"}
     assert states[1].detail.startswith("resumes at epoch 2") and states[3].detail.startswith(f"pid {os.getpid()}")

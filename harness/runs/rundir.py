@@ -237,15 +237,9 @@ class RunDir:
                     self.write_table(path, frame[frame["epoch"] <= epoch])
 
     def holder(self) -> str | None:
-        """The pid of the process training this run now, or None: a probe of the run lock that takes it only
-        for an instant when free (a killed run's lock is free: the kernel drops it)."""
-        if not self.lock_path.is_file():
-            return None
-        try:
-            with atomicio.exclusive_lock(self.lock_path):
-                return None
-        except atomicio.LockHeld as exc:
-            return str(exc)
+        """The pid of the process training this run now, or None (a killed run's lock is free: the kernel drops
+        it). A read-only probe of the run lock (atomicio.lock_holder)."""
+        return atomicio.lock_holder(self.lock_path)
 
     def lock(self):
         """Hold the run's lock; a second process on the same run gets a RunError."""
