@@ -346,6 +346,7 @@ def test_transfer_pairs_two_budgets_and_says_what_held(tmp_path, capsys):
     assert out.strip().endswith("Of the 2 differences significant at bench (Holm p < 0.05): 1 held, 1 reversed. "
                                 "Significant only at long: 1.")
     assert (tmp_path / "out" / "transfer.csv").is_file() and (tmp_path / "out" / "transfer.md").read_text() == out
+    assert (tmp_path / "out" / "transfer.png").stat().st_size > 10_000  # one panel per metric, both budgets' CIs
     assert main(["transfer", str(bench), str(tmp_path)]) == 2  # not a report folder: one line, exit 2
     # One seed at long (a study under way): the sign is shown, no test, no verdict beyond that.
     one = tmp_path / "one"

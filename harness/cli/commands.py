@@ -179,7 +179,12 @@ def cmd_transfer(args) -> int:
     table = transfer.transfer(Path(args.first), Path(args.second), labels)
     if table.empty:
         raise HarnessError(f"{args.first} and {args.second} compare no variant on the same metric")
-    return _print_and_keep(table, transfer.markdown(table, labels), args.out, "transfer")
+    code = _print_and_keep(table, transfer.markdown(table, labels), args.out, "transfer")
+    if args.out:
+        from harness.report.figures import transfer_plot
+
+        transfer_plot(table, Path(args.out), labels)
+    return code
 
 
 def cmd_compare(args) -> int:

@@ -241,3 +241,40 @@ def _pad_to(picture: np.ndarray, height: int) -> np.ndarray:
 
 def _slug(text: str) -> str:
     return "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in text).strip("-")
+
+
+def transfer_plot(table: pd.DataFrame, out: Path, labels: tuple[str, str] = ("bench", "long")) -> Path | None:
+    """`harness transfer`'s table as one panel per headline metric: each variant's difference against the baseline
+    at the first budget (x) and at the second (y), with their 95% CIs. A conclusion that transfers lies in the
+    quadrant of its first-budget sign, near the diagonal if its size transfers too; a bar that crosses zero is a
+    difference that budget's seeds do not resolve. None if the table is empty."""
+    if table.empty:
+        return None
+    plt, sns = _plt()
+    a, b = labels
+    metrics = list(dict.fromkeys(table["metric"]))
+    variants = list(dict.fromkeys(table["variant"]))
+    colours = dict(zip(variants, sns.color_palette(n_colors=len(variants))))
+    columns = min(3, len(metrics))
+    rows = -(-len(metrics) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 3.8 * rows), squeeze=False)
+    for ax, metric in zip(axes.ravel(), metrics):
+        part = table[table["metric"] == metric]
+        for _, r in part.iterrows():
+            xerr, yerr = (r[f"ci95 {lab}"] if np.isfinite(r[f"ci95 {lab}"]) else None for lab in labels)
+            ax.errorbar(r[f"difference {a}"], r[f"difference {b}"], xerr=xerr, yerr=yerr, fmt="o",
+                        color=colours[r["variant"]], capsize=3, label=r["variant"])
+        lo, hi = ax.get_xlim()
+        ylo, yhi = ax.get_ylim()
+        span = (min(lo, ylo), max(hi, yhi))
+        ax.plot(span, span, linestyle="--", color="grey", linewidth=0.8)
+        ax.axhline(0, color="black", linewidth=0.6)
+        ax.axvline(0, color="black", linewidth=0.6)
+        ax.set(title=metric, xlabel=f"difference at {a}", ylabel=f"difference at {b}")
+    for ax in axes.ravel()[len(metrics):]:
+        ax.set_visible(False)
+    handles = [plt.Line2D([], [], marker="o", linestyle="", color=colours[v], label=v) for v in variants]
+    fig.suptitle(f"Difference against the baseline: {a} (x) against {b} (y), 95% CI")
+    fig.tight_layout(rect=(0, 0.1 / rows, 1, 1))
+    fig.legend(handles=handles, loc="lower center", ncol=min(3, len(variants)), bbox_to_anchor=(0.5, 0))
+    return _save(fig, out, "transfer", svg=False)
