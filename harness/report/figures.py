@@ -263,7 +263,7 @@ def transfer_plot(table: pd.DataFrame, out: Path, labels: tuple[str, str] = ("be
         for _, r in part.iterrows():
             xerr, yerr = (r[f"ci95 {lab}"] if np.isfinite(r[f"ci95 {lab}"]) else None for lab in labels)
             ax.errorbar(r[f"difference {a}"], r[f"difference {b}"], xerr=xerr, yerr=yerr, fmt="o",
-                        color=colours[r["variant"]], capsize=3, label=r["variant"])
+                        color=colours[r["variant"]], capsize=3)
         lo, hi = ax.get_xlim()
         ylo, yhi = ax.get_ylim()
         span = (min(lo, ylo), max(hi, yhi))

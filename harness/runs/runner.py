@@ -118,14 +118,15 @@ def run(cfg: RunConfig, *, data=None, out: Path | str | None = None, run_id: str
                 log.info("%s is already done", rd.path)
                 rd.trained = False
                 return rd
-            if covers(old, rd.finished_epoch(), cfg.train.epochs):
+            trained = rd.finished_epoch()  # reads the newest checkpoint of an unfinished run: once
+            if covers(old, trained, cfg.train.epochs):
                 log.info("%s has trained %d epochs (of %d planned), more than the %d asked: left as it is", rd.path,
-                         rd.finished_epoch(), old["config"]["train.epochs"], cfg.train.epochs)
+                         trained, old["config"]["train.epochs"], cfg.train.epochs)
                 rd.trained = False
                 return rd
             record["created"] = old.get("created")
             record["resumed"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-            record["sittings"] = recorded_sittings(old) + [sitting(record, record["resumed"], rd.finished_epoch())]
+            record["sittings"] = recorded_sittings(old) + [sitting(record, record["resumed"], trained)]
             if "reference_classifier" in old:  # the rows before the resume came from it
                 record["reference_classifier"] = old["reference_classifier"]
             elif (metrics_table["metric"] == "domain_fid").any():  # rows from a harness that did not record it
