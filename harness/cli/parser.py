@@ -142,7 +142,7 @@ def _report_parser(sub) -> None:
     rep.add_argument("--variants", help="comma-separated names or wildcards (default: every variant present)")
     rep.add_argument("--out", metavar="DIR", help="where to write the report (default: RESULTS_DIR/report)")
     rep.add_argument("--format", default="md,html", choices=("md", "html", "md,html", "html,md"),
-                     help="what to write")
+                     metavar='{md,html,"md,html"}', help="what to write: Markdown, HTML, or both (md,html or html,md)")
     rep.add_argument("--no-floor", action="store_true",
                      help="skip the real-vs-real floors of FID and domain FID (they extract features of 2N real "
                           "images per class, once)")
