@@ -385,3 +385,19 @@ def test_several_steps_per_call_are_deterministic_and_the_same_computation(case,
     assert (chunked.loc[0, ["d_acc_real", "d_acc_fake"]] == single.loc[0, ["d_acc_real", "d_acc_fake"]]).all()
     np.testing.assert_allclose(chunked.loc[:4, ["d_loss", "g_loss"]], single.loc[:4, ["d_loss", "g_loss"]],
                                rtol=2e-3)
+
+
+def test_the_epoch_pipeline_does_not_autotune():
+    """tf.data's autotune thread held each epoch's end until its next wake-up (10 ms x 2^k): off, same batches."""
+    import numpy as np
+    import tensorflow as tf
+
+    from harness.train.trainer import epoch_pipeline
+
+    images = tf.constant(np.arange(6 * 2 * 2 * 3, dtype=np.uint8).reshape(6, 2, 2, 3))
+    labels = tf.constant(np.arange(6, dtype=np.int32))
+    pipeline = epoch_pipeline(np.array([5, 0, 3, 1, 4, 2]), images, labels, batch=2)
+    assert pipeline.options().autotune.enabled is False
+    batches = list(pipeline)
+    assert [b[1].numpy().tolist() for b in batches] == [[5, 0], [3, 1], [4, 2]]
+    np.testing.assert_allclose(batches[0][0].numpy()[0], images.numpy()[5] / 127.5 - 1.0, rtol=1e-6)
