@@ -388,7 +388,7 @@ def test_several_steps_per_call_are_deterministic_and_the_same_computation(case,
 
 
 def test_the_epoch_pipeline_does_not_autotune():
-    """tf.data's autotune thread held each epoch's end until its next wake-up (10 ms x 2^k): off, same batches."""
+    """tf.data's autotune thread held most epochs' ends until its next wake-up (docs: Performance): now off."""
     import numpy as np
     import tensorflow as tf
 

@@ -66,6 +66,24 @@ def _batch_gatherer(images_t, labels_t):
     return gather
 
 
+def epoch_pipeline(order, images_t, labels_t, batch: int):
+    """tf.data over one epoch's order of image indices: batches of [-1, 1] floats and int labels.
+
+    tf.data's autotuning is off. Its model thread sleeps 10 ms, 20 ms, 40 ms, ... (then 60 s) between
+    wake-ups, and most epochs over a fresh iterator ended only at its next wake-up: paper_dcgan's single-thread
+    epochs took 41 s for ~28 s of work at `bench`, 142 s for ~115 s at `long` (docs: Performance). This
+    pipeline's parallelism and buffer are fixed, so there is nothing to tune, and the batches are the same."""
+    import tensorflow as tf
+
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return (tf.data.Dataset.from_tensor_slices(order)
+            .batch(batch, drop_remainder=True)
+            .map(_batch_gatherer(images_t, labels_t), num_parallel_calls=1, deterministic=True)
+            .prefetch(2)
+            .with_options(options))
+
+
 @dataclass
 class _EpochContext:
     """What the epoch-end tasks share: the model, the tables so far, and this epoch's results."""
@@ -310,20 +328,3 @@ class Trainer:
                 tf.summary.image("samples", grid[None], max_outputs=1)
         writer.flush()
 
-
-def epoch_pipeline(order, images_t, labels_t, batch: int):
-    """tf.data over one epoch's order of image indices: batches of [-1, 1] floats and int labels.
-
-    tf.data's autotuning is off. Its model thread wakes 10 ms x 2^k after an iterator starts (k = 0, 1, ...,
-    then every 60 s), and an epoch over a fresh iterator ended only at the next wake-up: a 28 s epoch took 41 s,
-    a 111 s one 142 s (docs: Performance). This pipeline's parallelism and buffer are fixed, so there is nothing
-    for it to tune, and the batches are the same."""
-    import tensorflow as tf
-
-    options = tf.data.Options()
-    options.autotune.enabled = False
-    return (tf.data.Dataset.from_tensor_slices(order)
-            .batch(batch, drop_remainder=True)
-            .map(_batch_gatherer(images_t, labels_t), num_parallel_calls=1, deterministic=True)
-            .prefetch(2)
-            .with_options(options))
