@@ -51,8 +51,9 @@ PROFILES: dict[str, Profile] = {
             {"model.width": 0.25, "data.split": "train", "data.fraction": 0.25, "train.epochs": 24,
              "train.batch_size": 64, "eval.n": 250, "eval.metrics": "fid,kid,prdc,fidelity,domain_fid,domain_prdc",
              "eval.domain_every": 4},
-            "13-14 min per cell beside another (--jobs 2: 9.5-10 min training, 3.5 min final evaluation), so 4 "
-            "variants x 5 seeds in about 2 h 20 min, on a 2-core AMD EPYC (family 26, model 2), 2026-12-01",
+            "19 min 25 s per cell beside another (--jobs 2: training 11 min 4 s, final evaluation 8 min 12 s), so "
+            "5 variants x 5 seeds in about 4 h, on a 2-core AMD EPYC (family 25, model 17), 2026-12-03; "
+            "13-14 min on the faster family 26 (model 2) before the tf.data fix, 2026-12-01",
         ),
         Profile(
             "long",
@@ -60,15 +61,16 @@ PROFILES: dict[str, Profile] = {
             "at bench's 5,400 a discriminator sees each image ~240 times in 20,000 steps), 30 epochs (10,110 "
             "steps: five times bench's), batch 64; evaluated as bench (N = 250, Inception and domain features), "
             "the domain curve every 3 epochs, Inception FID/KID also at epoch 15, generators kept at 15 and 30. "
-            "Five times bench, not ten: ten would take about 3 h per cell on 2 cores; the learning curves "
+            "Five times bench, not ten: ten would take over 2 h per cell on 2 cores; the learning curves "
             "(docs, Evidence) test whether it is past the variants' knees",
             {"model.width": 0.25, "data.split": "train", "data.fraction": 1.0, "train.epochs": 30,
              "train.batch_size": 64, "eval.n": 250, "eval.metrics": "fid,kid,prdc,fidelity,domain_fid,domain_prdc",
              "eval.domain_every": 3, "eval.every": 15, "log.keep_every": 15},
-            "1 h 37 min for paper_dcgan beside another cell (--jobs 2; training 30 x 142 s, evaluation 14 min: "
-            "6-6.5 min at epochs 15 and 30, ~10 s per domain-curve point), on a 2-core AMD EPYC (family 25, "
-            "model 17), 2026-12-03, timed before D's label-free first convolution (about 1.1x faster training "
-            "since); the modern variant not yet timed whole",
+            "about 1 h 15 min per cell beside another (--jobs 2; training 30 epochs at 115-130 s, measured for "
+            "no_batchnorm and the modern variant, evaluation 13-14 min: 6-6.5 min at epochs 15 and 30, ~10 s per "
+            "domain-curve point), on a 2-core AMD EPYC (family 25, model 17), 2026-12-03; nearest_upsampling "
+            "about twice the training time. Before the tf.data fix and D's label-free first convolution: 1 h 37 "
+            "min for paper_dcgan (30 x 142 s)",
         ),
         Profile(
             "paper",
