@@ -52,7 +52,8 @@ PROFILES: dict[str, Profile] = {
              "train.batch_size": 64, "eval.n": 250, "eval.metrics": "fid,kid,prdc,fidelity,domain_fid,domain_prdc",
              "eval.domain_every": 4},
             "19 min 25 s per cell beside another (--jobs 2: training 11 min 4 s, final evaluation 8 min 12 s), so "
-            "5 variants x 5 seeds in about 4 h, on a 2-core AMD EPYC (family 25, model 17), 2026-12-03; "
+            "5 variants x 5 seeds in about 4 h (more with nearest_upsampling), on a 2-core AMD EPYC (family 25, "
+            "model 17), 2026-12-03; "
             "13-14 min on the faster family 26 (model 2) before the tf.data fix, 2026-12-01",
         ),
         Profile(
@@ -66,9 +67,9 @@ PROFILES: dict[str, Profile] = {
             {"model.width": 0.25, "data.split": "train", "data.fraction": 1.0, "train.epochs": 30,
              "train.batch_size": 64, "eval.n": 250, "eval.metrics": "fid,kid,prdc,fidelity,domain_fid,domain_prdc",
              "eval.domain_every": 3, "eval.every": 15, "log.keep_every": 15},
-            "about 1 h 15 min per cell beside another (--jobs 2; training 30 epochs at 115-130 s, measured for "
-            "no_batchnorm and the modern variant, evaluation 13-14 min: 6-6.5 min at epochs 15 and 30, ~10 s per "
-            "domain-curve point), on a 2-core AMD EPYC (family 25, model 17), 2026-12-03; nearest_upsampling "
+            "about 1 h 10 min per cell beside another (--jobs 2; training 30 epochs at 99-130 s, medians 113-118 "
+            "s, for no_batchnorm and the modern variant, evaluation 13-14 min: 6-6.5 min at epochs 15 and 30, "
+            "~10 s per domain-curve point), on a 2-core AMD EPYC (family 25, model 17), 2026-12-03; nearest_upsampling "
             "about twice the training time. Before the tf.data fix and D's label-free first convolution: 1 h 37 "
             "min for paper_dcgan (30 x 142 s)",
         ),
