@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from harness import config
@@ -9,6 +12,8 @@ from harness.config import RunConfig
 from harness.errors import ConfigError
 from harness.models import registry
 from harness.runs import profiles, runner
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_unknown_key_suggests_close_matches():
@@ -77,6 +82,22 @@ def test_profiles_scale_but_do_not_change_the_model_family():
     assert runner.resolve("paper_dcgan", profile="paper").data.split == "all"
     with pytest.raises(ConfigError, match="unknown profile 'gpu'"):
         runner.resolve("paper_dcgan", profile="gpu")
+
+
+def test_profile_table_in_the_docs_is_generated_from_the_profiles():
+    """docs/variants.md's profile table is python -m harness.runs.profiles: costs are kept in one place."""
+    page = (ROOT / "docs" / "variants.md").read_text()
+    assert profiles.markdown_table() in page, "docs/variants.md is stale: python -m harness.runs.profiles"
+
+
+def test_readme_profile_costs_are_the_measured_ones():
+    """Every duration the README's profile table gives (e.g. '19 min 25 s') is one that PROFILES records."""
+    duration = re.compile(r"\d+ h \d+ min|\d+ min \d+ s|\d+ min|\d+ s")
+    rows = {m.group(1): m.group(0) for m in re.finditer(r"^\| `(\w+)` \|.*$", (ROOT / "README.md").read_text(), re.M)}
+    for name, profile in profiles.PROFILES.items():
+        assert name in rows, f"README has no row for profile {name}"
+        for figure in duration.findall(rows[name].split("|")[3]):
+            assert figure in profile.cost, f"README says {figure!r} for {name}; PROFILES does not"
 
 
 def test_cli_values_override_the_profile():

@@ -30,6 +30,7 @@ PROFILES: dict[str, Profile] = {
             "checks plumbing, not quality",
             {"model.width": 0.125, "data.split": "train", "data.per_class": 8, "train.epochs": 2,
              "train.batch_size": 16, "log.grid_columns": 4, "eval.metrics": "", "eval.sample_sizes": ""},
+            "~15 s including start-up (a machine whose CPU model was not recorded); for tests",
         ),
         Profile(
             "cpu",
@@ -46,8 +47,8 @@ PROFILES: dict[str, Profile] = {
             "comparisons across seeds: width 1/4, 25% of the train split (5,400 images), 24 epochs (2,016 "
             "steps), batch 64; final FID/KID and precision/recall/density/coverage with 250 images per class, on "
             "Inception and on the reference classifier's features, label fidelity and domain FID, and the domain "
-            "curve every 4 epochs. Chosen from the learning curves (README, 'Learning curves'): past "
-            "the modern variant's knee, where paper_dcgan and it are far apart",
+            "curve every 4 epochs. Chosen from the learning curves (docs, Evidence, 'Learning curves'): "
+            "past the modern variant's knee, where paper_dcgan and it are far apart",
             {"model.width": 0.25, "data.split": "train", "data.fraction": 0.25, "train.epochs": 24,
              "train.batch_size": 64, "eval.n": 250, "eval.metrics": "fid,kid,prdc,fidelity,domain_fid,domain_prdc",
              "eval.domain_every": 4},
@@ -79,9 +80,21 @@ PROFILES: dict[str, Profile] = {
             "10 epochs with 500 real vs 500 generated per class (meant for a GPU)",
             {"model.width": 1.0, "data.split": "all", "train.epochs": 300, "train.batch_size": 128,
              "log.keep_every": 25, "eval.n": 500, "eval.every": 10},
+            "never run to the end: a full-width D+G step at batch 64 ran at 11.9 img/s on CPU (a machine whose CPU "
+            "model was not recorded), so ~38 min per epoch; meant for a GPU",
         ),
     )
 }
+
+
+def markdown_table() -> str:
+    """The profile table of docs/variants.md, made from PROFILES so the page cannot drift from `harness profiles`.
+
+    `python -m harness.runs.profiles` prints it; a test fails when the page's table differs.
+    """
+    rows = ["| profile | what it scales | what it cost, measured (machine named) |", "|---|---|---|"]
+    rows += [f"| `{p.name}` | {p.description} | {p.cost or 'not measured'} |" for p in PROFILES.values()]
+    return "\n".join(rows) + "\n"
 
 
 def apply_profile(cfg: RunConfig, name: str) -> RunConfig:
@@ -89,3 +102,9 @@ def apply_profile(cfg: RunConfig, name: str) -> RunConfig:
         raise ConfigError(f"unknown profile {name!r}; choose one of {', '.join(PROFILES)}")
     cfg.profile = name
     return apply(cfg, PROFILES[name].overrides)
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.stdout.write(markdown_table())
