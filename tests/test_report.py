@@ -148,6 +148,14 @@ def test_runs_table_names_each_runs_machine(tmp_path):
     assert runs.loc["paper_dcgan-smoke-s1", "machine"] == "not recorded"
 
 
+def test_report_names_its_results_folder_as_given(tmp_path, monkeypatch):
+    """A committed report says where its runs are as the user typed it, not the machine's absolute path."""
+    write_run(tmp_path / "results", "paper_dcgan", 0)
+    monkeypatch.chdir(tmp_path)
+    md = (build(Path("results"), out=Path("rep"), formats=("md",), floor=False).out / "report.md").read_text()
+    assert "Results: `results`" in md and str(tmp_path) not in md
+
+
 def test_cli_report_and_its_errors(results, tmp_path, capsys):
     assert main(["report", str(results), "--no-floor", "--variants", "paper_dcgan,ttur", "--format", "md",
                  "--out", str(tmp_path / "rep")]) == 0

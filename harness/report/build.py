@@ -112,7 +112,7 @@ def build(results_dir: Path | str, *, variants: str | None = None, out: Path | s
     for _, path, _ in figs:
         report.files[f"figures/{path.name}"] = path
 
-    doc = render.Document(title="EuroSAT conditional GAN benchmark", source=str(results_dir.resolve()),
+    doc = render.Document(title="EuroSAT conditional GAN benchmark", source=str(results_dir),
                           notes=report.notes, tables=sections, figures=figs)
     if "md" in formats:
         report.files["report.md"] = out / "report.md"
