@@ -16,6 +16,9 @@ import math
 METRIC_COLUMNS = ["run", "variant", "seed", "epoch", "class", "metric", "value", "n_real", "n_fake", "settings"]
 # Columns of a run's steps.csv, in order.
 STEP_COLUMNS = ["epoch", "step", "d_loss", "g_loss", "d_acc_real", "d_acc_fake"]
+# A discriminator right on at least this share of the real images and of the generated ones has won: the generator
+# gets next to no gradient (the trainer warns at such an epoch; the report names runs that end that way).
+D_WON_ACCURACY = 0.99
 
 
 @dataclasses.dataclass(frozen=True)

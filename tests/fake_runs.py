@@ -17,8 +17,9 @@ LEGACY_COLUMNS = [c for c in METRIC_COLUMNS if c != "settings"]
 
 
 def write_run(root: Path, variant: str, seed: int, *, status="done", epochs=2, offset=0.0,
-              machine: dict | None = None) -> RunDir:
-    """A run folder in the harness's own format, with known FID/KID values, losses and a sample grid."""
+              machine: dict | None = None, won: tuple[int, ...] = ()) -> RunDir:
+    """A run folder in the harness's own format, with known FID/KID values, losses and a sample grid; in the
+    epochs `won` its discriminator is right on every real and generated image (a failed run)."""
     cfg = runner.resolve(variant, profile="smoke", seed=seed, overrides={"train.epochs": str(epochs)})
     rd = RunDir(root / runner.default_run_id(cfg))
     rd.path.mkdir(parents=True)
@@ -29,8 +30,9 @@ def write_run(root: Path, variant: str, seed: int, *, status="done", epochs=2, o
     rd.write_record(record)
     rows, steps = [], []
     for epoch in range(1, epochs + 1):
-        for name, value in (("d_loss", 1.0 + 0.1 * seed), ("g_loss", 2.0 - 0.1 * epoch), ("d_acc_real", 0.8),
-                            ("d_acc_fake", 0.7)):
+        acc = (1.0, 1.0) if epoch in won else (0.8, 0.7)
+        for name, value in (("d_loss", 1.0 + 0.1 * seed), ("g_loss", 2.0 - 0.1 * epoch), ("d_acc_real", acc[0]),
+                            ("d_acc_fake", acc[1])):
             rows.append((epoch, "", name, value, None, None))
         steps += [(epoch, epoch * 2 - 1 + k, 1.0, 2.0, 0.8, 0.7) for k in range(2)]
         for cls_i, cls in enumerate(eurosat.CLASSES):

@@ -156,6 +156,23 @@ def test_report_names_its_results_folder_as_given(tmp_path, monkeypatch):
     assert "Results: `results`" in md and str(tmp_path) not in md
 
 
+def test_report_notes_a_run_whose_discriminator_won(tmp_path):
+    """A run whose D tells every real from every generated image at its end is named as failed; one that
+    recovered, or whose D wins only in its last two epochs, is not."""
+    from harness.report.build import _discriminator_won
+    from harness.report.collect import collect
+
+    root = tmp_path / "results"
+    write_run(root, "paper_dcgan", 0, epochs=6, won=(2, 3, 4, 5, 6))
+    write_run(root, "paper_dcgan", 1, epochs=6, won=(1, 2, 3))
+    write_run(root, "paper_dcgan", 2, epochs=6, won=(5, 6))
+    write_run(root, "paper_dcgan", 3, epochs=6, won=(1, 3, 4, 5, 6))
+    notes = _discriminator_won(collect(root))
+    assert len(notes) == 2, notes
+    assert notes[0].startswith("paper_dcgan-smoke-s0: ") and "from epoch 2 to its last (6)" in notes[0]
+    assert notes[1].startswith("paper_dcgan-smoke-s3: ") and "from epoch 3 to its last (6)" in notes[1]
+
+
 def test_cli_report_and_its_errors(results, tmp_path, capsys):
     assert main(["report", str(results), "--no-floor", "--variants", "paper_dcgan,ttur", "--format", "md",
                  "--out", str(tmp_path / "rep")]) == 0

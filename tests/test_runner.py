@@ -106,6 +106,21 @@ def test_run_folder_is_complete(reference):
             "training", "batch-norm recompute", "sample grids", "export"} <= set(rd.phases), rd.phases
 
 
+def test_an_epoch_where_the_discriminator_won_is_warned(caplog):
+    """An epoch whose D is right on every real and generated image warns (the generator gets no gradient);
+    an ordinary epoch does not."""
+    from types import SimpleNamespace
+
+    fake = SimpleNamespace(cfg=runner.resolve("paper_dcgan", profile="smoke"))
+    summary = {"d_loss": 0.0, "g_loss": 15.0, "d_acc_real": 1.0, "d_acc_fake": 0.995, "images_per_s": 1.0,
+               "wall_time_s": 1.0}
+    with caplog.at_level("INFO", logger="harness"):
+        trainer.Trainer._log_epoch(fake, 2, summary)
+        trainer.Trainer._log_epoch(fake, 3, {**summary, "d_acc_fake": 0.98})
+    warned = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warned) == 1 and warned[0].startswith("epoch 2: the discriminator is right on >= 99%"), warned
+
+
 def test_phase_clock_adds_up_each_phase_and_names_the_rest():
     from harness.phases import PhaseClock
 

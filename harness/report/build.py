@@ -19,6 +19,7 @@ from harness.data import eurosat
 from harness.errors import RunError
 from harness.evaluate import metrics
 from harness.report import collect, figures, render, tables
+from harness.rows import D_WON_ACCURACY
 
 log = logging.getLogger("harness")
 FORMATS = ("md", "html")
@@ -57,6 +58,7 @@ def build(results_dir: Path | str, *, variants: str | None = None, out: Path | s
                                 f"of {r.epochs}).")
     report.notes += [f"Left out (not a readable run, or a damaged one): {s}" for s in res.skipped]
     report.notes += _pooled_configurations(res)
+    report.notes += _discriminator_won(res)
 
     ds = _dataset(res, data)
     floors = {}
@@ -280,6 +282,26 @@ def _domain_floor(res: collect.Results, ds) -> tuple[tuple[dict[str, float], int
     split = cfg.get("eval.reference") or cfg.get("data.split", "train")
     values = domain_floor(ds, split, int(key["split_seed"]), n, ref)
     return (values, n), "" if values else f"fewer than {2 * n} real images per class"
+
+
+def _discriminator_won(res, accuracy: float = D_WON_ACCURACY, epochs: int = 3) -> list[str]:
+    """A note per run whose discriminator told every real image from every generated one over its last `epochs`
+    epochs: its generator gets no useful gradient (a failed run, e.g. a saturated output layer). Its numbers
+    stay in every table and paired test, as the protocol says; the note keeps them from passing for a bad seed
+    of a working recipe."""
+    m = res.metrics
+    acc = m[m["metric"].isin(["d_acc_real", "d_acc_fake"])]
+    notes = []
+    for run, rows in acc.groupby("run"):
+        worst = rows.groupby("epoch")["value"].min().sort_index()  # the lower of the two accuracies per epoch
+        if len(worst) < epochs or not (worst.iloc[-epochs:] >= accuracy).all():
+            continue
+        streak = worst[::-1].lt(accuracy).cumsum().eq(0)[::-1]  # the last epochs, all at or above the threshold
+        first = int(worst.index[streak.values].min())
+        notes.append(f"{run}: its discriminator was right on >= {accuracy:.0%} of real and of generated images "
+                     f"from epoch {first} to its last ({int(worst.index[-1])}): the generator stopped learning, "
+                     "a failed run. Its numbers enter every table and paired test as they are.")
+    return notes
 
 
 def _pooled_configurations(res) -> list[str]:

@@ -26,7 +26,7 @@ from harness.config import RunConfig
 from harness.data import eurosat
 from harness.errors import RunDiverged, RunError
 from harness.phases import PhaseClock
-from harness.rows import STEP_COLUMNS, row
+from harness.rows import D_WON_ACCURACY, STEP_COLUMNS, row
 from harness.train import checkpoint
 from harness.train.gan import GAN, configure_determinism
 
@@ -314,6 +314,9 @@ class Trainer:
         log.info("epoch %d/%d  d_loss %.4f  g_loss %.4f  D acc real %.3f fake %.3f  %.1f img/s  %.1f s",
                  epoch, self.cfg.train.epochs, s["d_loss"], s["g_loss"], s["d_acc_real"], s["d_acc_fake"],
                  s["images_per_s"], s["wall_time_s"])
+        if min(s["d_acc_real"], s["d_acc_fake"]) >= D_WON_ACCURACY:
+            log.warning("epoch %d: the discriminator is right on >= %.0f%% of real and of generated images; if it "
+                        "stays so, the generator gets no gradient and the run has failed", epoch, 100 * D_WON_ACCURACY)
 
     @staticmethod
     def _tensorboard(writer, epoch: int, summary: dict[str, float], grid, eval_rows: list[dict]) -> None:
