@@ -293,14 +293,14 @@ def _discriminator_won(res, accuracy: float = D_WON_ACCURACY, epochs: int = 3) -
     acc = m[m["metric"].isin(["d_acc_real", "d_acc_fake"])]
     notes = []
     for run, rows in acc.groupby("run"):
-        worst = rows.groupby("epoch")["value"].min().sort_index()  # the lower of the two accuracies per epoch
-        if len(worst) < epochs or not (worst.iloc[-epochs:] >= accuracy).all():
+        worst = rows.groupby("epoch")["value"].min()  # the lower of the two accuracies per epoch
+        lost = worst.index[worst < accuracy]  # epochs D had not won
+        streak = worst.index[worst.index > (lost.max() if len(lost) else -1)]  # the won epochs that end the run
+        if len(streak) < epochs:
             continue
-        streak = worst[::-1].lt(accuracy).cumsum().eq(0)[::-1]  # the last epochs, all at or above the threshold
-        first = int(worst.index[streak.values].min())
         notes.append(f"{run}: its discriminator was right on >= {accuracy:.0%} of real and of generated images "
-                     f"from epoch {first} to its last ({int(worst.index[-1])}): the generator stopped learning, "
-                     "a failed run. Its numbers enter every table and paired test as they are.")
+                     f"from epoch {int(streak.min())} to its last ({int(streak.max())}): the generator stopped "
+                     "learning, a failed run. Its numbers enter every table and paired test as they are.")
     return notes
 
 
