@@ -72,8 +72,8 @@ PROFILES: dict[str, Profile] = {
             "s, for no_batchnorm and the modern variant, evaluation 13-14 min: 6-6.5 min at epochs 15 and 30, "
             "~10 s per domain-curve point), on a 2-core AMD EPYC (family 25, model 17), 2026-12-03; nearest_upsampling "
             "about 1 h 45 min (30 epochs at 171-210 s, median 182 s: about 1.6 times the others' training time; "
-            "evaluation 12.4 min), same machine, 2026-12-04. Before the tf.data fix and D's label-free first convolution: 1 h 37 "
-            "min for paper_dcgan (30 x 142 s)",
+            "evaluation 12.4 min), same machine, 2026-12-04. Before the tf.data fix and D's label-free first "
+            "convolution: 1 h 37 min for paper_dcgan (30 x 142 s)",
         ),
         Profile(
             "paper",
