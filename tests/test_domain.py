@@ -221,10 +221,14 @@ def test_a_run_records_its_reference_classifier_and_the_report_shows_the_domain_
 
 
 def test_a_resume_across_a_classifier_change_is_recorded_as_mixed():
-    first = {"key": {"seed": 0}, "test": {"accuracy": 0.9}}
+    first = {"key": {"seed": 0}, "weights_digest": "aaaa", "test": {"accuracy": 0.9}}
     record = runner.with_classifier({"run_id": "r"}, first)
-    assert record["reference_classifier"] == {"key": {"seed": 0}, "test_accuracy": 0.9}
+    assert record["reference_classifier"] == {"key": {"seed": 0}, "weights_digest": "aaaa", "test_accuracy": 0.9}
     assert runner.with_classifier(record, first) == record
+    # The same recipe retrained elsewhere: its key holds, its weights are not the same classifier's.
+    retrained = runner.with_classifier(record, {**first, "weights_digest": "bbbb"})["reference_classifier"]
+    assert retrained["key"] == {"seed": 0} and retrained["weights_digest"] is None
+    assert retrained["mixed_weights"] == "aaaa"
     mixed = runner.with_classifier(record, {"key": {"seed": 1}, "test": {"accuracy": 0.8}})
     assert mixed["reference_classifier"]["key"] is None and mixed["reference_classifier"]["mixed"]
     # Begun by a harness that did not record its classifier: the rows before the resume are unknown.

@@ -78,7 +78,7 @@ def _rank(module: str) -> int:
 def test_every_module_belongs_to_a_stage_or_is_a_building_block():
     top_level = sorted(p.stem for p in PACKAGE.glob("*.py") if p.stem not in ("__init__", "__main__"))
     assert set(top_level) == {"atomicio", "cachefile", "config", "errors", "fetch", "images", "paths", "phases",
-                              "rows", "streams", "registry", "metrics", "objectives"}, top_level
+                              "provenance", "rows", "streams", "registry", "metrics", "objectives"}, top_level
     folders = sorted(p.name for p in PACKAGE.iterdir() if p.is_dir() and (p / "__init__.py").exists())
     assert folders == sorted(STAGES)
 

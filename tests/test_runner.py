@@ -251,7 +251,7 @@ def test_a_run_names_every_machine_that_trained_it():
     legacy = {"created": "t0", "resumed": "t1", "machine": ice, "versions": {}, "devices": []}
     kept = recorded_sittings(legacy)
     assert kept == [{"started": "t1", "from_epoch": None, "machine": ice, "devices": [], "versions": {},
-                     "earlier_unrecorded": True}]
+                     "code": None, "earlier_unrecorded": True}]
     assert machines({"sittings": kept + [runner.sitting(new, "t2", 7)]}) == \
         "earlier not recorded + Intel Xeon (Ice Lake) + AMD EPYC (family 25, model 17)"
     assert machines(legacy) == "earlier not recorded + Intel Xeon (Ice Lake)"

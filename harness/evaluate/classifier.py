@@ -179,6 +179,18 @@ class Reference:
         return features(self._head, images)
 
 
+def weights_digest(model) -> str:
+    """The trained weights' identity: the same recipe trained on two CPU families gives two classifiers (float
+    rounding), and a run's domain rows are comparable with another's only if one classifier judged both."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for array in model.get_weights():
+        digest.update(str(array.shape).encode())
+        digest.update(np.ascontiguousarray(array).tobytes())
+    return digest.hexdigest()[:16]
+
+
 def reference_key(ds: dataset.EuroSAT, recipe: Recipe, *, seed: int, split_seed: int) -> dict:
     import keras
 
@@ -209,7 +221,9 @@ def cached_reference(ds: dataset.EuroSAT, recipe: Recipe | None = None, *, seed:
         info = json.loads(info_path.read_text())
         if info.get("key") != key:  # a hash collision or a hand-edited file: never serve it
             raise Stale("its key is another recipe's or archive's")
-        return Reference(keras.models.load_model(model_path), info)
+        model = keras.models.load_model(model_path)
+        info.setdefault("weights_digest", weights_digest(model))  # entries cached before it was recorded
+        return Reference(model, info)
     except Exception as exc:  # noqa: BLE001 - an unreadable cache entry is retrained, never fatal
         reason = str(exc) if isinstance(exc, Stale) else f"{type(exc).__name__}: {exc}"
         log.warning("reference classifier cache %s is unusable (%s); deleting it and training again", model_path,
@@ -235,7 +249,7 @@ def reference(ds: dataset.EuroSAT, recipe: Recipe | None = None, *, seed: int = 
     model, history = train(ds.images[train_idx], ds.labels[train_idx], recipe, seed=seed,
                            val=(ds.images[val_idx], ds.labels[val_idx]), progress=progress)
     seconds = time.perf_counter() - started
-    info = {"key": key, "train_seconds": seconds, "history": history,
+    info = {"key": key, "weights_digest": weights_digest(model), "train_seconds": seconds, "history": history,
             "val": report(model, ds.images[val_idx], ds.labels[val_idx]),
             "test": report(model, ds.images[test_idx], ds.labels[test_idx])}
     model_path, info_path = _paths(key)

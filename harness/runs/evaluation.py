@@ -53,7 +53,8 @@ def _evaluation_record(cfg, epoch: int, overrides: dict | None, evaluator: Evalu
               "eval": {k: v for k, v in config.flatten(cfg).items() if k.startswith("eval.")}}
     if evaluator.has_domain:
         ref = evaluator.reference_classifier
-        record["reference_classifier"] = {"key": ref.info["key"], "test_accuracy": ref.info["test"]["accuracy"]}
+        record["reference_classifier"] = {"key": ref.info["key"], "weights_digest": ref.info.get("weights_digest"),
+                                          "test_accuracy": ref.info["test"]["accuracy"]}
     return record
 
 

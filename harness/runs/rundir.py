@@ -2,8 +2,9 @@
 
     results/<run-id>/
       config.json      resolved config (flattened), data digest, library versions, machine, each sitting
-                       (start or resume: when, from which epoch, machine, versions), and the reference
-                       classifier the training-time domain rows came from
+                       (start or resume: when, from which epoch, machine, versions, code: commit and
+                       uncommitted changes), and the reference classifier (recipe key, weights digest) the
+                       training-time domain rows came from
       status           running | done | failed: why | diverged at epoch k
       metrics.csv      tidy long table: run, variant, seed, epoch, class, metric, value, n_real, n_fake,
                        settings (harness.rows)
@@ -38,7 +39,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from harness import atomicio
+from harness import atomicio, provenance
 from harness import rows as metric_rows
 from harness.errors import DamagedTable, RunError, RunLocked
 from harness.rows import METRIC_COLUMNS, STEP_COLUMNS
@@ -264,7 +265,7 @@ def recorded_sittings(record: dict) -> list[dict]:
         return list(record["sittings"])
     latest = {"started": record.get("resumed") or record.get("created"),
               "from_epoch": None if "resumed" in record else 0, "machine": record.get("machine"),
-              "devices": record.get("devices"), "versions": record.get("versions")}
+              "devices": record.get("devices"), "versions": record.get("versions"), "code": record.get("code")}
     return [{**latest, "earlier_unrecorded": True} if "resumed" in record else latest]
 
 
@@ -277,6 +278,13 @@ def machines(record: dict) -> str:
             names.append("earlier not recorded")
         names.append(str((s.get("machine") or {}).get("cpu") or "not recorded"))
     return " + ".join(dict.fromkeys(names))
+
+
+def codes(record: dict) -> str:
+    """The code of every sitting of the run (harness.provenance.label), in order, joined by " + "; "not recorded"
+    for sittings of runs made before harness recorded it (0.4.1 and earlier: their version string cannot tell a
+    frozen older checkout from the release)."""
+    return " + ".join(dict.fromkeys(provenance.label(s.get("code")) for s in recorded_sittings(record)))
 
 
 def _check_whole_csv(path: Path, text: str, required: list[str]) -> None:

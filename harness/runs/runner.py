@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from harness import __version__, config
+from harness import __version__, config, provenance
 from harness.config import RunConfig
 from harness.data import dataset
 from harness.errors import HarnessError, RunDiverged, RunError
@@ -98,6 +98,7 @@ def run(cfg: RunConfig, *, data=None, out: Path | str | None = None, run_id: str
         "data": {"digest": ds.digest, "source": ds.source, "n_train": int(len(idx)),
                  "per_class": np.bincount(ds.labels[idx], minlength=10).tolist()},
         "versions": versions(),
+        "code": provenance.code(),
         "devices": visible_devices(),
         "machine": devices_mod.machine(),
         "replicas": str(strategy.num_replicas_in_sync),
@@ -184,9 +185,10 @@ def covers(old: dict, trained: int | None, asked: int) -> bool:
 def sitting(record: dict, started: str, from_epoch: int | None) -> dict:
     """One start or resume of a run: where and with what it trained from `from_epoch` on. A sweep that spans
     machines resumes its cells wherever it is restarted, and float rounding (hence the numbers) differs between
-    CPU families, so a run names every machine that trained part of it, not only the last."""
+    CPU families, so a run names every machine that trained part of it, not only the last, and the code that ran
+    there (harness.provenance: commit, uncommitted changes), since a version string does not identify it."""
     return {"started": started, "from_epoch": from_epoch, "machine": record["machine"],
-            "devices": record["devices"], "versions": record["versions"]}
+            "devices": record["devices"], "versions": record["versions"], "code": record.get("code")}
 
 
 def with_classifier(record: dict, info: dict) -> dict:
@@ -194,10 +196,13 @@ def with_classifier(record: dict, info: dict) -> dict:
     whether the cached classifier is theirs (e.g. for the domain FID floor) instead of assuming it. A run resumed
     after the cache changed, or one begun by a harness that did not record it, has rows from two classifiers or
     an unknown one: its key is then null, and `mixed` says so."""
-    mine = {"key": info["key"], "test_accuracy": info["test"]["accuracy"]}
+    mine = {"key": info["key"], "weights_digest": info.get("weights_digest"), "test_accuracy": info["test"]["accuracy"]}
     before = record.get("reference_classifier")
     if before is not None and before.get("key") != mine["key"]:
         mine = {"key": None, "mixed": True, "test_accuracy": None}
+    elif before is not None and before.get("weights_digest") != mine["weights_digest"]:
+        # Same recipe, other weights (retrained on another machine), or rows from before digests were recorded.
+        mine = {**mine, "weights_digest": None, "mixed_weights": before.get("weights_digest") or "not recorded"}
     return {**record, "reference_classifier": mine}
 
 
