@@ -17,7 +17,7 @@ LEGACY_COLUMNS = [c for c in METRIC_COLUMNS if c != "settings"]
 
 
 def write_run(root: Path, variant: str, seed: int, *, status="done", epochs=2, offset=0.0,
-              machine: dict | None = None, won: tuple[int, ...] = ()) -> RunDir:
+              machine: dict | None = None, won: tuple[int, ...] = (), code: dict | None = None) -> RunDir:
     """A run folder in the harness's own format, with known FID/KID values, losses and a sample grid; in the
     epochs `won` its discriminator is right on every real and generated image (a failed run)."""
     cfg = runner.resolve(variant, profile="smoke", seed=seed, overrides={"train.epochs": str(epochs)})
@@ -27,6 +27,8 @@ def write_run(root: Path, variant: str, seed: int, *, status="done", epochs=2, o
               "data": {"digest": "d" * 64, "source": "/nowhere/EuroSAT.zip"}}
     if machine is not None:  # runs written before runs recorded their machine have no such key
         record["machine"] = machine
+    if code is not None:  # runs made before harness 0.4.2 did not record their code
+        record["code"] = code
     rd.write_record(record)
     rows, steps = [], []
     for epoch in range(1, epochs + 1):

@@ -411,3 +411,33 @@ def test_compare_pairs_two_folders_cell_by_cell(tmp_path, capsys):
     assert "fidd is not an output of a registered metric" in capsys.readouterr().err
     assert main(["compare", str(a), str(tmp_path / "none")]) == 2  # no such folder
     assert main(["compare", str(a), str(b), "--metrics", "label_fidelity"]) == 2  # evaluated in neither
+
+
+def test_pairs_of_cells_trained_unlike_are_marked_and_strict_refuses_them(tmp_path):
+    """A pair is two cells of one seed; it shares a trajectory only if one CPU family and one code trained both."""
+    intel, amd = {"cpu": "Intel Xeon (family 6, model 167)"}, {"cpu": "AMD EPYC (family 25, model 17)"}
+    old = {"version": "0.4.2", "commit": "a" * 40, "dirty": False, "diff_digest": None}
+    new = {**old, "commit": "b" * 40}
+    root = tmp_path / "results"
+    for seed in range(3):
+        write_run(root, "paper_dcgan", seed, machine=intel, code=old)
+    write_run(root, "spectral_norm", 0, machine=intel, code=old)  # alike
+    write_run(root, "spectral_norm", 1, machine=amd, code=old, offset=-5)  # another CPU family
+    write_run(root, "spectral_norm", 2, machine=intel, code=new, offset=-3)  # other code
+    write_run(root, "ttur", 0, machine=intel, code=old)
+    write_run(root, "ttur", 1, machine=intel)  # its code not recorded
+    report = build(root, floor=False, formats=("md",))
+    cmp = pd.read_csv(report.out / "fid-vs-baseline.csv").set_index("variant")["unlike pairs"].fillna("")
+    assert cmp["spectral_norm"] == "s1: CPU; s2: code"
+    assert cmp["ttur"] == "s1: code not recorded"
+    notes = " ".join(report.notes)
+    assert "spectral_norm against paper_dcgan: CPUs Intel Xeon (family 6, model 167) (5 cells), AMD EPYC" in notes
+    assert "0.4.2 @ aaaaaaaa (5), 0.4.2 @ bbbbbbbb (1)" in notes and "3 paired cells differ" in notes
+    # --strict: one line naming them, exit 2, nothing written.
+    out = tmp_path / "strict"
+    assert main(["report", str(root), "--out", str(out), "--no-floor", "--strict"]) == 2
+    assert not out.exists()
+    for seed in (1, 2):
+        shutil.rmtree(root / f"spectral_norm-smoke-s{seed}")
+    shutil.rmtree(root / "ttur-smoke-s1")
+    assert main(["report", str(root), "--out", str(out), "--no-floor", "--strict", "--format", "md"]) == 0

@@ -158,7 +158,7 @@ def cmd_report(args) -> int:
     results = Path(args.results) if args.results else paths.results_dir()
     formats = tuple(f.strip() for f in args.format.split(",") if f.strip())
     report = build(results, variants=args.variants, out=args.out, formats=formats, data=args.data,
-                   floor=not args.no_floor)
+                   floor=not args.no_floor, strict=args.strict)
     if report.terminal:
         print(report.terminal)
     for note in report.notes:

@@ -146,6 +146,9 @@ def _report_parser(sub) -> None:
     rep.add_argument("--no-floor", action="store_true",
                      help="skip the real-vs-real floors of FID and domain FID (they extract features of 2N real "
                           "images per class, once)")
+    rep.add_argument("--strict", action="store_true",
+                     help="refuse to report when a paired comparison holds cells trained on different CPU families "
+                          "or by different (or unrecorded) code")
     _data_arg(rep)
 
 

@@ -34,7 +34,9 @@ class Report:
 
 
 def build(results_dir: Path | str, *, variants: str | None = None, out: Path | str | None = None,
-          formats: tuple[str, ...] = FORMATS, data=None, floor: bool = True) -> Report:
+          formats: tuple[str, ...] = FORMATS, data=None, floor: bool = True, strict: bool = False) -> Report:
+    """The report of every run under `results_dir`. `strict`: refuse (RunError, before anything is written) when a
+    paired comparison holds two cells trained on different CPU families or by different or unrecorded code."""
     results_dir = Path(results_dir)
     unknown = [f for f in formats if f not in FORMATS]
     if unknown or not formats:
@@ -44,6 +46,10 @@ def build(results_dir: Path | str, *, variants: str | None = None, out: Path | s
     if res.runs.empty:
         raise RunError(f"{results_dir}: no runs to report" + (f" (skipped: {'; '.join(res.skipped)})"
                                                                if res.skipped else ""))
+    provenance, unlike = tables.provenance_notes(res)
+    if strict and unlike:
+        raise RunError(f"--strict: {len(unlike)} paired cells differ in CPU family or code, or do not record their "
+                       f"code: {'; '.join(unlike[:4])}{'; ...' if len(unlike) > 4 else ''}")
     report = Report(out)
     fig_dir = out / "figures"
     fig_dir.mkdir(parents=True, exist_ok=True)
@@ -59,6 +65,12 @@ def build(results_dir: Path | str, *, variants: str | None = None, out: Path | s
     report.notes += [f"Left out (not a readable run, or a damaged one): {s}" for s in res.skipped]
     report.notes += _pooled_configurations(res)
     report.notes += _discriminator_won(res)
+    report.notes += [f"Cells behind the comparison of {n}" for n in provenance]
+    if unlike:
+        report.notes.append(f"{len(unlike)} paired cells differ in CPU family or code, or do not record their code "
+                            "(the comparison tables' 'unlike pairs' column names them; `--strict` refuses them): "
+                            "a pair trained alike shares its trajectory, an unlike one is no stronger than an "
+                            "unpaired comparison.")
 
     ds = _dataset(res, data)
     floors = {}

@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from harness.errors import RunError
-from harness.runs.rundir import METRIC_COLUMNS, STEP_COLUMNS, RunDir, machines
+from harness.runs.rundir import METRIC_COLUMNS, STEP_COLUMNS, RunDir, codes, machines
 
 log = logging.getLogger("harness")
 
@@ -52,7 +52,7 @@ def collect(results_dir: Path, variants: str | None = None, *, ignore: Path | No
         metrics.append(m)
         steps.append(s)
     runs_df = pd.DataFrame(runs, columns=["run", "variant", "seed", "profile", "status", "epochs_done", "epochs",
-                                          "machine", "path", "source", "config", "classifiers"])
+                                          "machine", "code", "path", "source", "config", "classifiers"])
     metrics_df = pd.concat(metrics, ignore_index=True) if metrics else pd.DataFrame(columns=METRIC_COLUMNS +
                                                                                      ["profile"])
     steps_df = pd.concat(steps, ignore_index=True) if steps else pd.DataFrame(
@@ -82,7 +82,7 @@ def _read_run(rd: RunDir) -> tuple[dict, pd.DataFrame, pd.DataFrame]:
     epochs_done = int(m["epoch"].max()) if len(m) and m["epoch"].notna().any() else 0
     run = {"run": rd.run_id, "variant": variant, "seed": seed, "profile": profile, "status": rd.status(),
            "epochs_done": epochs_done, "epochs": int(cfg.get("train.epochs", 0)),
-           "machine": machines(record), "path": str(rd.path),
+           "machine": machines(record), "code": codes(record), "path": str(rd.path),
            "source": str(data.get("source") or ""), "config": cfg, "classifiers": classifiers(rd, record, m)}
     return run, m, s
 

@@ -197,7 +197,8 @@ def comparison(results: Results, metric: str, baseline: str = BASELINE, *,
             t = stats.paired_test(base_vals, dict(zip(g["seed"], g["value"])))
             rows.append({"variant": group, "baseline": base, "pairs": t["n"],
                          "seeds": ",".join(str(s) for s in t["seeds"]),
-                         f"{metric} difference": t["difference"], "ci95": t["ci"], "p": t["p"], "sd": t["sd"]})
+                         f"{metric} difference": t["difference"], "ci95": t["ci"], "p": t["p"], "sd": t["sd"],
+                         "unlike pairs": unlike_pairs(results, final, base, group, t["seeds"])})
     if not rows:
         return pd.DataFrame()
     out = pd.DataFrame(rows)
@@ -212,6 +213,52 @@ def comparison(results: Results, metric: str, baseline: str = BASELINE, *,
     out["beyond sampling spread"] = [("" if not np.isfinite(n) else ("yes" if abs(d) > n else "no: inconclusive"))
                                      for n, d in zip(noise, out[f"{metric} difference"])]
     return out
+
+
+def unlike_pairs(results: Results, final: pd.DataFrame, base: str, group: str, seeds: list[int]) -> str:
+    """The seeds whose two cells a reviewer could not call "trained alike": another CPU family (float rounding
+    differs, so the pair shares no trajectory), other code (harness.provenance), or code not recorded (runs made
+    before harness 0.4.2). "" when every pair is alike."""
+    info = results.runs.set_index("run")[["machine", "code"]]
+    runs = {(grp, int(seed)): run for grp, seed, run in final[["group", "seed", "run"]].itertuples(index=False)}
+    out = []
+    for seed in seeds:
+        a, b = info.loc[runs[base, seed]], info.loc[runs[group, seed]]
+        why = []
+        if "not recorded" in a["machine"] or "not recorded" in b["machine"]:
+            why.append("CPU not recorded")
+        elif a["machine"] != b["machine"]:
+            why.append("CPU")
+        if "not recorded" in a["code"] or "not recorded" in b["code"]:
+            why.append("code not recorded")
+        elif a["code"] != b["code"]:
+            why.append("code")
+        if why:
+            out.append(f"s{seed}: {' and '.join(why)}")
+    return "; ".join(out)
+
+
+def provenance_notes(results: Results, baseline: str = BASELINE) -> tuple[list[str], list[str]]:
+    """(notes, unlike): per variant compared with the baseline, the CPUs and code its cells and the baseline's came
+    from; and one "variant s<seed>: why" per pair of cells that differ in CPU or code (or whose code is unknown),
+    which `harness report --strict` refuses."""
+    labels = group_labels(results)
+    runs = results.runs.assign(group=results.runs["run"].map(labels))
+    base_groups = set(runs.loc[runs["variant"] == baseline, "group"])
+    notes, unlike = [], []
+    for base in sorted(base_groups):
+        b = runs[runs["group"] == base]
+        profile = b["profile"].iloc[0]
+        for group, g in runs[(runs["profile"] == profile) & (runs["group"] != base)].groupby("group", sort=False):
+            both = pd.concat([b, g])
+            cpus = ", ".join(f"{m} ({n} cell{'s' * (n != 1)})" for m, n in both["machine"].value_counts().items())
+            code = ", ".join(f"{c} ({n})" for c, n in both["code"].value_counts().items())
+            notes.append(f"{group} against {base}: CPUs {cpus}; code {code}.")
+            seeds = sorted(set(b["seed"]) & set(g["seed"]))
+            final = pd.concat([b, g])[["group", "seed", "run"]]
+            found = unlike_pairs(results, final, base, group, seeds)
+            unlike += [f"{group} {part}" for part in found.split("; ") if part]
+    return notes, unlike
 
 
 def _add_power(out: pd.DataFrame, difference: str, alpha: float = 0.05) -> None:
@@ -231,7 +278,8 @@ def _add_power(out: pd.DataFrame, difference: str, alpha: float = 0.05) -> None:
 
 def runs_table(results: Results) -> pd.DataFrame:
     r = results.runs
-    return r[["run", "variant", "seed", "profile", "status", "epochs_done", "epochs", "machine", "path"]].rename(
+    return r[["run", "variant", "seed", "profile", "status", "epochs_done", "epochs", "machine", "code",
+              "path"]].rename(
         columns={"epochs_done": "epochs done", "epochs": "epochs planned", "path": "folder"})
 
 
