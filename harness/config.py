@@ -332,6 +332,29 @@ def validate(cfg: RunConfig) -> RunConfig:
     return cfg
 
 
+MAX_SEED = 2**32 - 1  # numpy and TensorFlow take seeds below 2**32
+
+
+def seed_list(text: str, option: str = "--seeds") -> list[int]:
+    """'0,1,2' or '1-4' or '0,3-5' -> distinct seeds in order; a ConfigError naming `option` otherwise."""
+    seeds: list[int] = []
+    try:
+        for part in (p.strip() for p in str(text).split(",") if p.strip()):
+            low, _, high = part.partition("-") if not part.startswith("-") else (part, "", "")
+            span = range(int(low), int(high) + 1) if high else [int(low)]
+            if high and int(high) < int(low):
+                raise ValueError
+            seeds += [s for s in span if s not in seeds]
+    except ValueError:
+        raise ConfigError(f"{option} {text!r}: expected seeds like 0,1,2 or 1-4") from None
+    bad = [s for s in seeds if not 0 <= s <= MAX_SEED]
+    if bad:
+        raise ConfigError(f"{option} {text!r}: seed {bad[0]} is out of range (0 to {MAX_SEED})")
+    if not seeds:
+        raise ConfigError(f"{option} {text!r}: no seed given")
+    return seeds
+
+
 def int_list(text: str) -> list[int]:
     return [int(p) for p in text.split(",") if p.strip()]
 

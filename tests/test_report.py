@@ -441,3 +441,27 @@ def test_pairs_of_cells_trained_unlike_are_marked_and_strict_refuses_them(tmp_pa
         shutil.rmtree(root / f"spectral_norm-smoke-s{seed}")
     shutil.rmtree(root / "ttur-smoke-s1")
     assert main(["report", str(root), "--out", str(out), "--no-floor", "--strict", "--format", "md"]) == 0
+
+
+def test_the_declared_family_is_holm_over_every_primary_test_and_confirm_seeds_drop_the_screen(results):
+    report = build(results, floor=False, formats=("md",), family=("fid", "kid"))
+    fid = pd.read_csv(report.out / "fid-vs-baseline.csv")
+    kid = pd.read_csv(report.out / "kid-vs-baseline.csv")
+    family = pd.concat([fid, kid], ignore_index=True)
+    # By hand: Holm over the four tests (2 variants x 2 metrics) at once, not over each metric's two.
+    assert family["p (Holm, primary family)"].tolist() == pytest.approx(stats.holm(family["p"].tolist()))
+    assert set(family["family"]) == {"primary"}
+    assert fid["p (Holm)"].tolist() == pytest.approx(stats.holm(fid["p"].tolist()))
+    assert any("Declared family: fid, kid" in n and "every seed present (0, 1, 2)" in n for n in report.notes)
+    # Seed 0 screened: the paired tests use seeds 1 and 2 only, and say so.
+    confirmed = build(results, floor=False, formats=("md",), confirm_seeds=[1, 2], out=results / "confirmed")
+    cmp = pd.read_csv(confirmed.out / "fid-vs-baseline.csv").set_index("variant")
+    d = [OFFSETS["spectral_norm"][s] - OFFSETS["paper_dcgan"][s] for s in (1, 2)]
+    assert cmp.loc["spectral_norm", "pairs"] == 2 and cmp.loc["spectral_norm", "fid difference"] == pytest.approx(
+        np.mean(d))
+    assert any("confirmatory seeds 1, 2 only; seed 0 screened" in n for n in confirmed.notes)
+    per_class = pd.read_csv(confirmed.out / "fid-per-class.csv")
+    assert per_class.loc[per_class["group"] == "spectral_norm", "seeds"].max() == 3  # the table keeps every seed
+    assert main(["report", str(results), "--family", "fid,nonsense", "--no-floor"]) == 2
+    assert main(["report", str(results), "--confirm-seeds", "7-9", "--no-floor"]) == 2
+    assert main(["report", str(results), "--confirm-seeds", "4-1", "--no-floor"]) == 2

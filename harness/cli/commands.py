@@ -152,13 +152,15 @@ def cmd_classifier(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from harness import paths
+    from harness import config, paths
     from harness.report import build
 
     results = Path(args.results) if args.results else paths.results_dir()
     formats = tuple(f.strip() for f in args.format.split(",") if f.strip())
     report = build(results, variants=args.variants, out=args.out, formats=formats, data=args.data,
-                   floor=not args.no_floor, strict=args.strict)
+                   floor=not args.no_floor, strict=args.strict,
+                   **({"family": tuple(f.strip() for f in args.family.split(","))} if args.family is not None else {}),
+                   confirm_seeds=config.seed_list(args.confirm_seeds, "--confirm-seeds") if args.confirm_seeds else None)
     if report.terminal:
         print(report.terminal)
     for note in report.notes:

@@ -149,6 +149,11 @@ def _report_parser(sub) -> None:
     rep.add_argument("--strict", action="store_true",
                      help="refuse to report when a paired comparison holds cells trained on different CPU families "
                           "or by different (or unrecorded) code")
+    rep.add_argument("--family", help="the primary outputs: their comparisons x variants form the declared family, "
+                     "Holm over all at once; the rest are exploratory (default: label_fidelity,domain_fid,fid,kid)")
+    rep.add_argument("--confirm-seeds", metavar="SEEDS",
+                     help="seeds the paired tests use, e.g. 1-4 or 1,2,3 (the others screened: they chose the budget "
+                          "or a variant); default: every seed")
     _data_arg(rep)
 
 
@@ -181,7 +186,7 @@ def _sweep_parser(sub) -> None:
                   "or seed listed twice is one cell)",
                   "harness sweep --variants 'paper_dcgan,*norm*' --seeds 0,1,2 --profile bench --jobs 2")
     sw.add_argument("--variants", required=True, help="comma-separated names or wildcards, e.g. 'paper_dcgan,*norm*'")
-    sw.add_argument("--seeds", default="0", help="comma-separated seeds")
+    sw.add_argument("--seeds", default="0", help="seeds, e.g. 0,1,2 or 0-4")
     sw.add_argument("--profile", default="cpu", choices=tuple(PROFILES), help="training scale (`harness profiles`)")
     sw.add_argument("--jobs", type=int, help="local executor: cells trained at once, the cores divided among them "
                     "(default: one single-threaded cell per core, measured faster)")

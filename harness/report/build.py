@@ -34,9 +34,14 @@ class Report:
 
 
 def build(results_dir: Path | str, *, variants: str | None = None, out: Path | str | None = None,
-          formats: tuple[str, ...] = FORMATS, data=None, floor: bool = True, strict: bool = False) -> Report:
+          formats: tuple[str, ...] = FORMATS, data=None, floor: bool = True, strict: bool = False,
+          family: tuple[str, ...] = tables.PRIMARY, confirm_seeds: list[int] | None = None) -> Report:
     """The report of every run under `results_dir`. `strict`: refuse (RunError, before anything is written) when a
-    paired comparison holds two cells trained on different CPU families or by different or unrecorded code."""
+    paired comparison holds two cells trained on different CPU families or by different or unrecorded code.
+    `family`: the primary outputs whose comparisons form the declared family (Holm over all of them at once).
+    `confirm_seeds`: the paired tests use only these seeds (the others screened: chose a budget or a variant);
+    the per-class tables still show every seed."""
+    _check_family(family)
     results_dir = Path(results_dir)
     unknown = [f for f in formats if f not in FORMATS]
     if unknown or not formats:
@@ -46,7 +51,13 @@ def build(results_dir: Path | str, *, variants: str | None = None, out: Path | s
     if res.runs.empty:
         raise RunError(f"{results_dir}: no runs to report" + (f" (skipped: {'; '.join(res.skipped)})"
                                                                if res.skipped else ""))
-    provenance, unlike = tables.provenance_notes(res)
+    tested = res
+    if confirm_seeds:
+        tested = collect.with_seeds(res, confirm_seeds)
+        if tested.runs.empty:
+            raise RunError(f"--confirm-seeds {','.join(map(str, confirm_seeds))}: no run has these seeds (the "
+                           f"runs have seeds {', '.join(map(str, sorted(res.runs['seed'].unique())))})")
+    provenance, unlike = tables.provenance_notes(tested)
     if strict and unlike:
         raise RunError(f"--strict: {len(unlike)} paired cells differ in CPU family or code, or do not record their "
                        f"code: {'; '.join(unlike[:4])}{'; ...' if len(unlike) > 4 else ''}")
@@ -66,6 +77,7 @@ def build(results_dir: Path | str, *, variants: str | None = None, out: Path | s
     report.notes += _pooled_configurations(res)
     report.notes += _discriminator_won(res)
     report.notes += [f"Cells behind the comparison of {n}" for n in provenance]
+    report.notes.append(_family_note(res, family, confirm_seeds))
     if unlike:
         report.notes.append(f"{len(unlike)} paired cells differ in CPU family or code, or do not record their code "
                             "(the comparison tables' 'unlike pairs' column names them; `--strict` refuses them): "
@@ -83,7 +95,7 @@ def build(results_dir: Path | str, *, variants: str | None = None, out: Path | s
         if why_not:
             report.notes.append(f"No real-vs-real floor beside domain FID: {why_not}.")
     sections, figs = [], []
-    for name, display, tidy, title, caption in _registered_tables(res, floors) + [
+    for name, display, tidy, title, caption in _registered_tables(res, floors, tested, family) + [
             ("domain", tables.domain_table(res), None, "EuroSAT domain metrics",
              "From `harness eval RUN --metrics domain`: label fidelity (share of generated images the reference "
              "classifier assigns to their class), domain FID on its features, memorisation ratio (< 0.5 flags "
@@ -138,6 +150,30 @@ def build(results_dir: Path | str, *, variants: str | None = None, out: Path | s
     return report
 
 
+def _check_family(family: tuple[str, ...]) -> None:
+    compared = [o.name for o in _compared_outputs()]
+    unknown = [f for f in family if f not in compared]
+    if unknown or not family:
+        raise RunError(f"--family {','.join(family)!r}: {', '.join(unknown) or 'empty'} is not an output the report "
+                       f"compares with the baseline (choose from {', '.join(compared)})")
+
+
+def _family_note(res, family: tuple[str, ...], confirm_seeds: list[int] | None) -> str:
+    seeds = sorted(int(s) for s in res.runs["seed"].unique())
+    if confirm_seeds:
+        screened = [s for s in seeds if s not in confirm_seeds]
+        which = (f"The paired tests use the confirmatory seeds {', '.join(map(str, confirm_seeds))} only"
+                 + (f"; seed{'s' * (len(screened) > 1)} {', '.join(map(str, screened))} screened and "
+                   f"{'are' if len(screened) > 1 else 'is'} shown only in the per-class tables"
+                    if screened else ""))
+    else:
+        which = (f"The paired tests use every seed present ({', '.join(map(str, seeds))}); no seed was declared "
+                 "confirmatory (--confirm-seeds), so a seed that screened (chose the budget or a variant) also "
+                 "testifies")
+    return (f"{which}. Declared family: {', '.join(family)} x the variants compared, Holm over all of them at once "
+            "('p (Holm, primary family)'); every other comparison is exploratory (Holm over one metric's variants).")
+
+
 def _compared_outputs():
     """The registered outputs the report tables, tests against the baseline and draws (harness.evaluate.metrics)."""
     return [o for _, o in metrics.outputs().values() if o.compare]
@@ -158,11 +194,15 @@ def _title(name: str) -> str:
     return title[0].upper() + title[1:]
 
 
-def _registered_tables(res, floors: dict[str, tuple[dict, int | None]]) -> list[tuple]:
+def _registered_tables(res, floors: dict[str, tuple[dict, int | None]], tested=None,
+                       family: tuple[str, ...] = tables.PRIMARY) -> list[tuple]:
     """Per registered output with rows in the results: a per-class table and a paired comparison with the
     baseline, one of each per settings value (e.g. k=3 and k=5 are never pooled). An output declared with a
-    floor shows the real-vs-real value of its feature space (`floors`: space -> (values, N))."""
-    per_class, compared = [], []
+    floor shows the real-vs-real value of its feature space (`floors`: space -> (values, N)). The comparisons use
+    `tested` (the confirmatory seeds' results; default all), and the outputs in `family` (at their main settings)
+    form the declared family Holm adjusts over at once."""
+    tested = res if tested is None else tested
+    per_class, compared, by_name = [], [], {}
     for metric, output in metrics.outputs().values():
         if not output.compare:
             continue
@@ -183,16 +223,22 @@ def _registered_tables(res, floors: dict[str, tuple[dict, int | None]]) -> list[
                                           "row used another Inception network and N = 500." if output.published
                                           else " The floor row: two disjoint real samples of N per class on the "
                                           "same classifier's features." if floor_values else "")))
-            cmp = tables.comparison(res, output.name, settings=settings)
+            cmp = tables.comparison(tested, output.name, settings=settings)
+            main = settings == tables.settings_values(res, output.name)[0]
+            by_name[output.name if main else f"{output.name} ({settings})"] = cmp
             compared.append((f"{slug}-vs-baseline", cmp, cmp, f"{shown} against the baseline ({tables.BASELINE}), "
                              "by seed", f"Difference = variant − baseline in the class mean ({better}), paired by "
-                             "seed; p from a paired t-test, Holm-corrected across the variants compared. "
+                             "seed; p from a paired t-test. 'p (Holm)': Holm over the variants compared on this "
+                             "metric; 'p (Holm, primary family)', on the primary metrics only: Holm over every "
+                             "variant x primary metric at once (the family a verdict of the report is declared "
+                             "over; 'family' says which a row belongs to). "
                              "'detectable (80% power)': the smallest true difference these pairs detect 80% of "
                              "the time at alpha 0.05/m "
                              "(Holm's strictest step, m variants tested), given the paired sd; 'seeds for observed "
                              "difference': how many seeds the observed difference would need for that, if the "
                              "paired sd holds. A non-significant difference below the detectable one means 'too "
                              "few seeds', not 'no difference'."))
+    tables.adjust_family(by_name, family)
     spread = [tables.spreads(res, o.name, s) for o in _compared_outputs() for s in tables.settings_values(res, o.name)]
     spread = pd.concat([f for f in spread if not f.empty], ignore_index=True) if any(
         not f.empty for f in spread) else pd.DataFrame()

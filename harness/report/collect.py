@@ -66,6 +66,14 @@ def collect(results_dir: Path, variants: str | None = None, *, ignore: Path | No
                    steps_df.reset_index(drop=True), skipped)
 
 
+def with_seeds(results: Results, seeds: list[int]) -> Results:
+    """The same results restricted to `seeds` (a report's confirmatory seeds: those that did not screen)."""
+    keep = set(results.runs.loc[results.runs["seed"].isin(seeds), "run"])
+    return Results(results.runs[results.runs["run"].isin(keep)].reset_index(drop=True),
+                   results.metrics[results.metrics["run"].isin(keep)].reset_index(drop=True),
+                   results.steps[results.steps["run"].isin(keep)].reset_index(drop=True), results.skipped)
+
+
 def _read_run(rd: RunDir) -> tuple[dict, pd.DataFrame, pd.DataFrame]:
     record = rd.read_record()  # RunError if absent, not JSON or not a run record
     cfg, data = record["config"], record["data"]

@@ -18,6 +18,10 @@ from harness.report import stats
 from harness.report.collect import Results, label
 
 BASELINE = "paper_dcgan"
+# The confirmatory family a report's significance is declared over: these outputs x the variants compared with the
+# baseline, Holm over all of them at once. Every other comparison is exploratory (Holm over one metric's variants).
+PRIMARY = ("label_fidelity", "domain_fid", "fid", "kid")
+FAMILY_P = "p (Holm, primary family)"
 PAPER_LABEL = "paper (2022), other Inception"
 COLUMNS = list(eurosat.CLASSES) + ["mean"]
 
@@ -259,6 +263,24 @@ def provenance_notes(results: Results, baseline: str = BASELINE) -> tuple[list[s
             found = unlike_pairs(results, final, base, group, seeds)
             unlike += [f"{group} {part}" for part in found.split("; ") if part]
     return notes, unlike
+
+
+def adjust_family(comparisons: dict[str, pd.DataFrame], family: tuple[str, ...]) -> int:
+    """Holm over every test of the declared family at once: the comparison tables of the outputs in `family`
+    (name -> table; only each output's main settings) get FAMILY_P and are marked "primary"; the others are
+    marked "exploratory" (their "p (Holm)" adjusts over one metric's variants only). Returns the family's size."""
+    tested = [(name, i, p) for name, frame in comparisons.items() if name in family and not frame.empty
+              for i, p in zip(frame.index, frame["p"]) if np.isfinite(p)]
+    adjusted = stats.holm([p for _, _, p in tested])
+    for name, frame in comparisons.items():
+        if frame.empty:
+            continue
+        frame["family"] = "primary" if name in family else "exploratory"
+        if name in family:
+            frame[FAMILY_P] = math.nan
+    for (name, i, _), p in zip(tested, adjusted):
+        comparisons[name].loc[i, FAMILY_P] = p
+    return len(tested)
 
 
 def _add_power(out: pd.DataFrame, difference: str, alpha: float = 0.05) -> None:

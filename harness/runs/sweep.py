@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness import config
 from harness.errors import ConfigError, HarnessError, RunDiverged, RunLocked
 from harness.models import registry
 from harness.runs import executors, runner
@@ -34,10 +35,7 @@ def expand(variant_patterns: str, seeds: str) -> list[Cell]:
         if not matched:
             registry.get_factory(pattern)  # raises with close matches
         names += [n for n in matched if n not in names]
-    try:
-        seed_list = list(dict.fromkeys(int(s) for s in seeds.split(",") if s.strip()))
-    except ValueError:
-        raise ConfigError(f"--seeds {seeds!r}: expected comma-separated integers, e.g. 0,1,2") from None
+    seed_list = config.seed_list(seeds, "--seeds") if seeds.strip() else []
     if not names or not seed_list:
         raise ConfigError("a sweep needs at least one variant and one seed")
     return [Cell(v, s) for s in seed_list for v in names]
