@@ -48,7 +48,7 @@ def write_run(root: Path, variant: str, seed: int, *, status="done", epochs=2, o
     rd.write_table(rd.metrics_path, frame)
     rd.write_table(rd.steps_path, pd.DataFrame(steps, columns=["epoch", "step", "d_loss", "g_loss", "d_acc_real",
                                                                 "d_acc_fake"]))
-    grid = images.grid(np.full((40, 64, 64, 3), 90 + 40 * seed, np.uint8), 10, row_labels=list(eurosat.CLASSES))
+    grid = images.grid(np.full((40, 64, 64, 3), (90 + 40 * seed) % 256, np.uint8), 10, row_labels=list(eurosat.CLASSES))
     images.save_png(rd.sample_path(epochs), grid)
     rd.set_status(status)
     return rd

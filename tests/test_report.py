@@ -331,59 +331,67 @@ def test_comparison_says_what_the_seeds_can_detect(results):
     assert ttur["seeds for observed difference"] > 20 and ttur["detectable (80% power)"] > 3
 
 
-def _comparison_csv(folder, file, column, rows):
-    folder.mkdir(parents=True, exist_ok=True)
-    pd.DataFrame([{"variant": v, "baseline": "paper_dcgan", "pairs": n, column: d, "ci95": ci, "p": p,
-                   "p (Holm)": p} for v, d, ci, p, n in rows]).to_csv(folder / file, index=False)
-
-
-def test_transfer_pairs_two_budgets_and_says_what_held(tmp_path, capsys):
+def test_transfer_tests_the_change_of_each_effect_over_matched_seeds(tmp_path, capsys):
     from harness.report import transfer
 
+    # Class-mean FID = 145 + offset (fake_runs); bench has seeds 0-4, long 0-2 and one seed (5) bench lacks.
+    bench_offsets = {"paper_dcgan": [0, 10, 4, 3, 8], "spectral_norm": [-30, -22, -27, -25, -20],
+                     "ttur": [1, 12, 3, 2, 9]}
+    change = {"paper_dcgan": [0, 0, 0], "spectral_norm": [-10, -12, -11], "ttur": [0.5, -0.4, 0.1]}
     bench, long = tmp_path / "bench", tmp_path / "long"
-    _comparison_csv(bench, "label-fidelity-vs-baseline.csv", "label_fidelity difference",
-                    [("modern", 0.20, 0.1, 0.01, 5), ("no_bn", -0.17, 0.05, 0.003, 5), ("emb", 0.02, 0.06, 0.5, 5),
-                     ("only_bench", 0.1, 0.1, 0.2, 5)])
-    _comparison_csv(long, "label-fidelity-vs-baseline.csv", "label_fidelity difference",
-                    [("modern", 0.30, 0.1, 0.001, 3), ("no_bn", 0.10, 0.05, 0.02, 3), ("emb", 0.05, 0.2, 0.6, 3)])
-    _comparison_csv(bench, "fid-vs-baseline.csv", "fid difference", [("modern", -8.8, 36.0, 0.54, 5)])
-    _comparison_csv(long, "fid-vs-baseline.csv", "fid difference", [("modern", -40.0, 20.0, 0.01, 3)])
-    table = transfer.transfer(bench, long).set_index(["variant", "metric"])
-    assert table.loc[("modern", "label fidelity"), "verdict"] == "held"
-    assert table.loc[("no_bn", "label fidelity"), "verdict"] == "reversed"
-    assert not table.loc[("no_bn", "label fidelity"), "same sign"]
-    assert table.loc[("emb", "label fidelity"), "verdict"] == "undecided"
-    assert table.loc[("modern", "Inception FID"), "verdict"] == "appeared"
-    assert ("only_bench", "label fidelity") not in table.index  # compared at one budget only
-    assert table.loc[("modern", "label fidelity"), "pairs long"] == 3
-    # Significant at bench only: "lost" if long's seeds could have detected a difference that large, else the
-    # absence at long says nothing; with under 2 pairs there is no test, whatever the sign.
-    assert transfer.verdict(0.2, 0.01, 0.1, 0.3, second_detectable=0.15) == "lost"
-    assert transfer.verdict(0.2, 0.01, 0.1, 0.3, second_detectable=0.25) == "too few seeds at long"
-    assert transfer.verdict(0.2, 0.01, 0.1, 0.3) == "lost (power unknown)"
-    assert transfer.verdict(0.2, 0.01, 0.3, float("nan"), labels=("a", "b")) == "no test at b"
-    assert transfer.verdict(0.2, float("nan"), 0.3, float("nan")) == "no test at bench and long"
-    code = main(["transfer", str(bench), str(long), "--out", str(tmp_path / "out")])
+    for variant, offsets in bench_offsets.items():
+        for seed, offset in enumerate(offsets):
+            write_run(bench, variant, seed, offset=offset)
+        for seed in range(3):
+            write_run(long / "runs", variant, seed, offset=offsets[seed] + 5 + change[variant][seed])
+    write_run(long / "runs", "spectral_norm", 5, offset=0)
+    write_run(long / "runs", "paper_dcgan", 5, offset=0)
+    table, ranks = transfer.transfer(bench, long, margins={"fid": 5.0})  # long's runs are found in runs/
+    table = table.set_index(["variant", "metric"])
+    sn = table.loc[("spectral_norm", "Inception FID")]
+    assert sn["matched seeds"] == "0,1,2" and sn["n"] == 3
+    assert sn["dropped"] == "s3 (only bench), s4 (only bench), s5 (only long)"
+    d_bench = np.array([bench_offsets["spectral_norm"][s] - bench_offsets["paper_dcgan"][s] for s in range(3)])
+    d_long = d_bench + np.array(change["spectral_norm"])
+    assert sn["effect bench"] == pytest.approx(d_bench.mean()) and sn["effect long"] == pytest.approx(d_long.mean())
+    assert sn["p bench"] == pytest.approx(sps.ttest_1samp(d_bench, 0).pvalue)
+    assert sn["change"] == pytest.approx(-11.0)
+    assert sn["change ci95"] == pytest.approx(sps.t.ppf(0.975, 2) * 1.0 / np.sqrt(3))
+    assert sn["change p"] == pytest.approx(sps.ttest_1samp([-10, -12, -11], 0).pvalue)
+    assert table["change p (Holm)"].tolist() == pytest.approx(stats.holm(table["change p"].tolist()))
+    assert sn["verdict"] == "changed" and sn["same sign"] and sn["seeds same sign"] == "3/3"
+    # ttur: the change is small and the margin 5 is set for FID: two one-sided tests, by hand.
+    tt = table.loc[("ttur", "Inception FID")]
+    c = np.array(change["ttur"])
+    se = c.std(ddof=1) / np.sqrt(3)
+    by_hand = max(sps.t.sf((c.mean() + 5) / se, 2), sps.t.cdf((c.mean() - 5) / se, 2))
+    assert tt["TOST p"] == pytest.approx(by_hand) and tt["verdict"] == "held within ±5"
+    # KID has no margin: neither shown changed nor held; the verdict says what these seeds could detect.
+    assert table.loc[("ttur", "KID"), "verdict"].startswith("undetermined: these seeds detect changes of ")
+    # Rank agreement over the seeds every variant has at both budgets.
+    fid_ranks = ranks.set_index("metric").loc["Inception FID"]
+    means_a = [np.mean(bench_offsets[v][:3]) for v in sorted(bench_offsets)]
+    means_b = [np.mean(np.array(bench_offsets[v][:3]) + 5 + np.array(change[v])) for v in sorted(bench_offsets)]
+    assert fid_ranks["seeds"] == "0,1,2" and fid_ranks["kendall tau"] == pytest.approx(
+        sps.kendalltau(means_a, means_b).statistic)
+    assert fid_ranks["tau ci95 low"] <= fid_ranks["kendall tau"] <= fid_ranks["tau ci95 high"]
+    # The command: Markdown printed and kept, with the figure.
+    code = main(["transfer", str(bench), str(long), "--margin", "fid=5", "--out", str(tmp_path / "out")])
     out = capsys.readouterr().out
-    row = "| modern | label fidelity | +0.2 ± 0.1 (p = 0.01, 5 pairs) | +0.3 ± 0.1 (p = 0.001, 3 pairs) | yes | held |"
-    assert code == 0 and row in out
-    # Said plainly: modern's and no_bn's label fidelity were significant at bench; one held, one reversed.
-    assert out.strip().endswith("Of the 2 differences significant at bench (Holm p < 0.05): 1 held, 1 reversed. "
-                                "Significant only at long: 1.")
-    assert (tmp_path / "out" / "transfer.csv").is_file() and (tmp_path / "out" / "transfer.md").read_text() == out
-    assert (tmp_path / "out" / "transfer.png").stat().st_size > 10_000  # one panel per metric, both budgets' CIs
-    assert main(["transfer", str(bench), str(tmp_path)]) == 2  # not a report folder: one line, exit 2
-    # One seed at long (a study under way): the sign is shown, no test, no verdict beyond that.
-    one = tmp_path / "one"
-    frame = pd.DataFrame([{"variant": "modern", "baseline": "paper_dcgan", "pairs": 1,
-                           "label_fidelity difference": 0.24, "ci95": float("nan"), "p": float("nan"),
-                           "p (Holm)": float("nan"), "detectable (80% power)": float("nan")}])
-    one.mkdir()
-    frame.to_csv(one / "label-fidelity-vs-baseline.csv", index=False)
-    early = transfer.transfer(bench, one)
-    assert early["verdict"].tolist() == ["no test at long"] and early["same sign"].all()
-    assert "| +0.24 (1 pair, no test) | yes | no test at long |" in transfer.markdown(early)
-
+    assert code == 0 and "| spectral_norm | Inception FID | 0,1,2 |" in out and "| changed |" in out
+    assert "Seeds dropped because the other budget lacks them" in out and "Kendall's tau" in out
+    assert (tmp_path / "out" / "transfer.md").read_text() == out
+    assert (tmp_path / "out" / "transfer.png").stat().st_size > 10_000
+    assert (tmp_path / "out" / "transfer-ranks.csv").is_file()
+    assert main(["transfer", str(bench), str(tmp_path / "nothing")]) == 2
+    assert main(["transfer", str(bench), str(long), "--margin", "fid=-1"]) == 2
+    assert main(["transfer", str(bench), str(long), "--margin", "nonsense=1"]) == 2
+    # One matched seed (a study under way): shown, no test.
+    early = tmp_path / "early"
+    for variant in bench_offsets:
+        write_run(early, variant, 0, offset=bench_offsets[variant][0])
+    one, _ = transfer.transfer(bench, early)
+    assert set(one["verdict"]) == {"no test: 1 matched seed"}
 
 def test_compare_pairs_two_folders_cell_by_cell(tmp_path, capsys):
     """The same cells trained two ways: B - A per seed, its mean, CI, t-test p against scipy, and Holm p."""

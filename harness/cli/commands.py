@@ -178,13 +178,14 @@ def cmd_transfer(args) -> int:
     labels = tuple(x.strip() for x in args.labels.split(","))
     if len(labels) != 2 or not all(labels):
         raise HarnessError(f"--labels {args.labels!r}: expected two names, e.g. bench,long")
-    table = transfer.transfer(Path(args.first), Path(args.second), labels)
-    if table.empty:
-        raise HarnessError(f"{args.first} and {args.second} compare no variant on the same metric")
-    code = _print_and_keep(table, transfer.markdown(table, labels), args.out, "transfer")
+    margins = transfer.parse_margins(args.margin)
+    table, ranks = transfer.transfer(Path(args.first), Path(args.second), labels=labels, margins=margins)
+    code = _print_and_keep(table, transfer.markdown(table, ranks, labels), args.out, "transfer")
     if args.out:
+        from harness import atomicio
         from harness.report.figures import transfer_plot
 
+        atomicio.write_text(Path(args.out) / "transfer-ranks.csv", ranks.to_csv(index=False))
         transfer_plot(table, Path(args.out), labels)
     return code
 

@@ -158,12 +158,18 @@ def _report_parser(sub) -> None:
 
 
 def _transfer_parser(sub) -> None:
-    tr = _command(sub, "transfer", "do one budget's conclusions hold at another? two reports' paired comparisons "
-                  "side by side, with a verdict per variant and metric",
-                  "harness transfer docs/evidence/bench docs/evidence/long --out docs/evidence/long")
-    tr.add_argument("first", metavar="REPORT_A", help="a `harness report` folder (the cheap budget)")
-    tr.add_argument("second", metavar="REPORT_B", help="a `harness report` folder (the expensive budget)")
+    tr = _command(sub, "transfer", "does an effect change with the budget? over the seeds both budgets have: each "
+                  "budget's effect against the baseline, the change of the effect (CI, Holm p), equivalence within "
+                  "a margin, and the rank agreement of the variants",
+                  "harness transfer docs/evidence/bench docs/evidence/long --margin domain_fid=10 --out "
+                  "docs/evidence/long")
+    tr.add_argument("first", metavar="RESULTS_A", help="the cheap budget's results folder (or a report folder with "
+                    "its runs in runs/)")
+    tr.add_argument("second", metavar="RESULTS_B", help="the expensive budget's results folder (likewise)")
     tr.add_argument("--labels", default="bench,long", help="the two budgets' names in the table")
+    tr.add_argument("--margin", action="append", default=[], metavar="METRIC=M",
+                    help="equivalence margin: the effect 'held within ±M' if two one-sided tests place its change "
+                         "inside (-M, M), e.g. domain_fid=10 (repeatable; none: no equivalence verdict)")
     tr.add_argument("--out", metavar="DIR", help="also write transfer.csv and transfer.md here")
 
 

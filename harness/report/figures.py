@@ -262,7 +262,7 @@ def transfer_plot(table: pd.DataFrame, out: Path, labels: tuple[str, str] = ("be
         part = table[table["metric"] == metric]
         for _, r in part.iterrows():
             xerr, yerr = (r[f"ci95 {lab}"] if np.isfinite(r[f"ci95 {lab}"]) else None for lab in labels)
-            ax.errorbar(r[f"difference {a}"], r[f"difference {b}"], xerr=xerr, yerr=yerr, fmt="o",
+            ax.errorbar(r[f"effect {a}"], r[f"effect {b}"], xerr=xerr, yerr=yerr, fmt="o",
                         color=colours[r["variant"]], capsize=3)
         lo, hi = ax.get_xlim()
         ylo, yhi = ax.get_ylim()
@@ -274,7 +274,7 @@ def transfer_plot(table: pd.DataFrame, out: Path, labels: tuple[str, str] = ("be
     for ax in axes.ravel()[len(metrics):]:
         ax.set_visible(False)
     handles = [plt.Line2D([], [], marker="o", linestyle="", color=colours[v], label=v) for v in variants]
-    fig.suptitle(f"Difference against the baseline: {a} (x) against {b} (y), 95% CI")
+    fig.suptitle(f"Difference against the baseline over matched seeds: {a} (x) against {b} (y), 95% CI")
     fig.tight_layout(rect=(0, 0.1 / rows, 1, 1))
     fig.legend(handles=handles, loc="lower center", ncol=min(3, len(variants)), bbox_to_anchor=(0.5, 0))
     return _save(fig, out, "transfer", svg=False)
