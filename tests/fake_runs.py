@@ -17,10 +17,11 @@ LEGACY_COLUMNS = [c for c in METRIC_COLUMNS if c != "settings"]
 
 
 def write_run(root: Path, variant: str, seed: int, *, status="done", epochs=2, offset=0.0,
-              machine: dict | None = None, won: tuple[int, ...] = (), code: dict | None = None) -> RunDir:
+              machine: dict | None = None, won: tuple[int, ...] = (), code: dict | None = None,
+              profile: str = "smoke") -> RunDir:
     """A run folder in the harness's own format, with known FID/KID values, losses and a sample grid; in the
     epochs `won` its discriminator is right on every real and generated image (a failed run)."""
-    cfg = runner.resolve(variant, profile="smoke", seed=seed, overrides={"train.epochs": str(epochs)})
+    cfg = runner.resolve(variant, profile=profile, seed=seed, overrides={"train.epochs": str(epochs)})
     rd = RunDir(root / runner.default_run_id(cfg))
     rd.path.mkdir(parents=True)
     record = {"run_id": rd.run_id, "config": config.flatten(cfg),

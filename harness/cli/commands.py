@@ -221,6 +221,10 @@ def cmd_sweep(args) -> int:
     from harness.runs import sweep
     from harness.runs.executors import local
 
+    if args.jobs is not None and args.jobs < 1:
+        raise HarnessError(f"--jobs {args.jobs}: must be at least 1")
+    if args.until_decided and not args.dry_run:
+        return _sweep_until_decided(args)
     cells = sweep.expand(args.variants, args.seeds)
     if args.dry_run:
         return _print_sweep_states(sweep.cell_states(cells, profile=args.profile,
@@ -237,6 +241,29 @@ def cmd_sweep(args) -> int:
     counts = Counter(o.status.split(":")[0] for o in outcomes)
     print(", ".join(f"{counts.get(k, 0)} {k}" for k in ("done", "skipped", "busy", "failed", "diverged")))
     return 0 if not (counts.get("failed") or counts.get("diverged")) else 1
+
+
+def _sweep_until_decided(args) -> int:
+    from tabulate import tabulate
+
+    from harness import config
+    from harness.runs import sequential, sweep
+
+    family = tuple(f.strip() for f in args.family.split(",")) if args.family else sequential.PRIMARY
+
+    def show(n, found):
+        log.info("after %d seed(s): %s", n, "; ".join(f"{d.variant} {d.metric} {d.state}" for d in found))
+
+    found, outcomes = sweep.until_decided(
+        args.variants, args.seeds, most=args.max_seeds, profile=args.profile, family=family,
+        overrides=config.parse_assignments(args.set), out=args.out, data=args.data, jobs=args.jobs,
+        executor=args.executor, address=args.address, cpus_per_cell=args.cpus_per_cell,
+        gpus_per_cell=args.gpus_per_cell, on_round=show)
+    print(tabulate([(d.variant, d.metric, d.seeds, d.difference, d.p, d.level, d.state) for d in found],
+                   headers=["variant", "metric", "seeds", "difference", "p", "level at that look", "decision"],
+                   floatfmt=".4g"))
+    failed = [o for o in outcomes if o.status.startswith(("failed", "diverged"))]
+    return 1 if failed else 0
 
 
 def _print_sweep_states(states) -> int:

@@ -203,6 +203,14 @@ def _sweep_parser(sub) -> None:
     sw.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                     help="override a configuration key in every cell (repeatable)")
     sw.add_argument("--out", metavar="DIR", help="results folder (default: $HARNESS_RESULTS or ./results)")
+    sw.add_argument("--until-decided", action="store_true",
+                    help="seeds on demand: after each round, add the next seed only for the variants with a comparison "
+                         "against the baseline still undecided (group-sequential, O'Brien-Fleming alpha spending "
+                         "over the family: the family-wise error stays at 0.05); decisions in RESULTS/sequential.csv")
+    sw.add_argument("--max-seeds", type=int, default=10, help="--until-decided: the most seeds a comparison gets "
+                    "(default: %(default)s)")
+    sw.add_argument("--family", help="--until-decided: the outputs compared with the baseline "
+                    "(default: label_fidelity,domain_fid,fid,kid)")
     sw.add_argument("--dry-run", action="store_true", help="train nothing: print each cell's state (to do, running, "
                     "interrupted, failed, done, refused), its epochs and the machines that trained it")
     _data_arg(sw)

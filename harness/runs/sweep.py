@@ -147,3 +147,46 @@ def sweep(cells: list[Cell], *, profile: str, overrides: dict | None = None, out
     chosen = executors.get(executor)
     chosen.check(plan)
     return chosen.run(cells, run_cell, plan, on_result)
+
+
+def until_decided(variant_patterns: str, seeds: str, *, most: int, profile: str, family: tuple[str, ...],
+                  baseline: str = "paper_dcgan", overrides: dict | None = None, out=None, alpha: float = 0.05,
+                  on_round=None, **sweep_options) -> tuple[list, list[Outcome]]:
+    """`harness sweep --until-decided`: rounds of seeds (harness.runs.sequential) until every comparison of the
+    family with `baseline` is decided or has `most` seeds; each round is an ordinary, resumable sweep. Returns
+    (decisions, every round's outcomes); the decisions are also written to <out>/sequential.csv."""
+    import pandas as pd
+
+    from harness import atomicio, paths
+    from harness.evaluate import metrics
+    from harness.runs import sequential
+
+    overrides = dict(overrides or {})
+    names = list(dict.fromkeys(c.variant for c in expand(variant_patterns, "0")))
+    if baseline not in names:
+        names.insert(0, baseline)
+    initial = config.seed_list(seeds, "--seeds")
+    if most < max(len(initial), 2):
+        raise ConfigError(f"--max-seeds {most}: must be at least 2 and at least the {len(initial)} seeds given")
+    cfg = runner.resolve(baseline, profile=profile, overrides=overrides)
+    evaluated = set(metrics.expand(cfg.eval.metrics))
+    outputs = metrics.outputs()
+    missing = [f for f in family if f not in outputs or outputs[f][0].name not in evaluated]
+    if missing:
+        raise ConfigError(f"--until-decided: profile {profile} does not evaluate {', '.join(missing)} (its "
+                          f"eval.metrics: {cfg.eval.metrics or 'none'}); choose --family from what it evaluates")
+    folder = Path(paths.check_output_folder(out or paths.results_dir()))
+    outcomes: list[Outcome] = []
+
+    def run_dir(variant: str, seed: int) -> RunDir:
+        return RunDir(folder / runner.default_run_id(runner.resolve(variant, profile=profile, seed=seed,
+                                                                    overrides=overrides)))
+
+    def train(cells):
+        outcomes.extend(sweep([Cell(v, s) for v, s in cells], profile=profile, overrides=overrides, out=folder,
+                              **sweep_options))
+
+    found = sequential.until_decided(names, baseline, initial, most, family, train, run_dir, alpha=alpha,
+                                     on_round=on_round)
+    atomicio.write_text(folder / "sequential.csv", pd.DataFrame([d.__dict__ for d in found]).to_csv(index=False))
+    return found, outcomes
