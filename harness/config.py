@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import difflib
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -251,7 +252,6 @@ def scaled(filters: tuple[int, ...], width: float) -> tuple[int, ...]:
 
 def validate(cfg: RunConfig) -> RunConfig:
     m, t, d, log = cfg.model, cfg.train, cfg.data, cfg.log
-    check(cfg.seed >= 0, "seed", cfg.seed, "must be >= 0")
     check(m.width > 0, "model.width", m.width, "must be > 0")
     for name, net, norms, labels in (("g", m.g, G_NORMS, G_LABEL_MODES), ("d", m.d, D_NORMS, D_LABEL_MODES)):
         check(net.kernel_size >= 1, f"model.{name}.kernel_size", net.kernel_size, "must be >= 1")
@@ -274,10 +274,12 @@ def validate(cfg: RunConfig) -> RunConfig:
     check(m.d.mbstd_group == 0 or t.batch_size % m.d.mbstd_group == 0, "model.d.mbstd_group", m.d.mbstd_group,
            f"must divide train.batch_size={t.batch_size}")
     check(0 <= m.d.leaky_slope < 1, "model.d.leaky_slope", m.d.leaky_slope, "must be in [0, 1)")
+    check(0 <= cfg.seed <= MAX_SEED, "seed", cfg.seed, f"must be in 0 to {MAX_SEED}")
     check(t.batch_size >= 1, "train.batch_size", t.batch_size, "must be >= 1")
     check(t.epochs >= 1, "train.epochs", t.epochs, "must be >= 1")
     for key in ("lr_g", "lr_d"):
-        check(getattr(t, key) > 0, f"train.{key}", getattr(t, key), "must be > 0")
+        check(math.isfinite(getattr(t, key)) and getattr(t, key) > 0, f"train.{key}", getattr(t, key),
+              "must be a finite number > 0")
     for key in ("beta_1", "beta_2"):
         check(0 <= getattr(t, key) < 1, f"train.{key}", getattr(t, key), "must be in [0, 1)")
     check(t.augment in AUGMENTS, "train.augment", t.augment, f"must be one of {', '.join(AUGMENTS)}")

@@ -68,9 +68,20 @@ def _run_with_cut_record(tmp: Path) -> None:
     cut_mid_line(write_run(tmp, "paper_dcgan", 0).config_path)
 
 
+def _run_with_a_word_for_a_value(tmp: Path) -> None:
+    rd = write_run(tmp, "paper_dcgan", 0)
+    rd.metrics_path.write_text(rd.metrics_path.read_text().replace(",Forest,fid,160.0,", ",Forest,fid,abc,", 1))
+
+
+def _run_with_a_missing_class_value(tmp: Path) -> None:
+    rd = write_run(tmp, "paper_dcgan", 0)
+    rd.metrics_path.write_text(rd.metrics_path.read_text().replace(",Forest,fid,160.0,", ",Forest,fid,nan,", 1))
+
+
 SETUPS = {"file": _file, "junk_zip": _junk_zip, "eleven": _eleven_classes, "missing": _missing_class,
           "notarun": _not_a_run, "images": _images, "cut_metrics": _run_with_cut_metrics,
-          "cut_evaluations": _run_with_cut_evaluations, "cut_record": _run_with_cut_record}
+          "cut_evaluations": _run_with_cut_evaluations, "cut_record": _run_with_cut_record,
+          "word_value": _run_with_a_word_for_a_value, "nan_value": _run_with_a_missing_class_value}
 
 # id, setup, arguments ({tmp} is the case's folder), exit code, words the error must contain
 CASES = [
@@ -118,6 +129,22 @@ CASES = [
      ["{tmp}/paper_dcgan-smoke-s0/evaluations.jsonl: damaged record: line 1 is cut off"]),
     ("eval-cut-record", "cut_record", "eval {tmp}/paper_dcgan-smoke-s0", 2,
      ["{tmp}/paper_dcgan-smoke-s0/config.json: not valid JSON"]),
+    ("seed-beyond-32-bits", None, "run --variant paper_dcgan --profile smoke --seed 4294967296 --out {tmp}/r", 2,
+     ["seed=4294967296 must be in 0 to 4294967295"]),
+    ("set-names-the-seed", None, "run --variant paper_dcgan --profile smoke --set seed=5 --out {tmp}/r", 2,
+     ["--set seed=5: seed names the run; use --seed"]),
+    ("set-names-the-variant", None, "run --variant paper_dcgan --profile smoke --set variant=no_batchnorm "
+     "--out {tmp}/r", 2, ["--set variant=no_batchnorm: variant names the run; use --variant"]),
+    ("lr-infinite", None, "config --variant paper_dcgan --set train.lr_g=inf", 2,
+     ["train.lr_g=inf must be a finite number > 0"]),
+    ("sweep-jobs-zero", None, "sweep --variants paper_dcgan --profile smoke --jobs 0 --out {tmp}/r", 2,
+     ["--jobs 0: must be at least 1"]),
+    ("fid-batch-negative", "images", "fid {tmp}/a.npz {tmp}/a.npz --batch -1", 2, ["--batch -1: must be at least 1"]),
+    ("fid-batch-zero", "images", "fid {tmp}/a.npz {tmp}/a.npz --batch 0", 2, ["--batch 0: must be at least 1"]),
+    ("report-value-not-a-number", "word_value", "report {tmp} --no-floor", 2,
+     ["no runs to report", "metrics.csv: damaged table: line", "has value 'abc', not a number"]),
+    ("report-class-value-missing", "nan_value", "report {tmp} --no-floor", 2,
+     ["no runs to report", "metrics.csv: damaged table: line", "has no value for fid"]),
     ("generate-cut-record", "cut_record", "generate {tmp}/paper_dcgan-smoke-s0 --out {tmp}/o", 2,
      ["{tmp}/paper_dcgan-smoke-s0/config.json: not valid JSON"]),
 ]

@@ -325,6 +325,8 @@ def cmd_fid(args) -> int:
         raise HarnessError(f"--metrics {args.metrics!r}: choose from {', '.join(available)}")
     if args.k < 1:
         raise HarnessError(f"--k {args.k}: must be >= 1")
+    if args.batch < 1:
+        raise HarnessError(f"--batch {args.batch}: must be at least 1")
     uses_k = [m for m in names if "eval.k" in available[m].settings]
     sets = [imagesets.load(p) for p in (args.set_a, args.set_b)]
     if uses_k and min(len(x) for x in sets) <= args.k:

@@ -84,6 +84,7 @@ def _read_run(rd: RunDir) -> tuple[dict, pd.DataFrame, pd.DataFrame]:
         raise RunError(f"metrics.csv lacks columns {sorted(missing)}")
     m = m.assign(run=rd.run_id, variant=variant, seed=seed, profile=profile)
     m["value"] = pd.to_numeric(m["value"], errors="coerce")
+    _check_compared_values(rd, m)
     m["epoch"] = pd.to_numeric(m["epoch"], errors="coerce")
     m["class"] = m["class"].astype(object).fillna("")  # an all-empty column reads as float NaN
     s = s.assign(run=rd.run_id, variant=variant, seed=seed, profile=profile)
@@ -93,6 +94,19 @@ def _read_run(rd: RunDir) -> tuple[dict, pd.DataFrame, pd.DataFrame]:
            "machine": machines(record), "code": codes(record), "path": str(rd.path),
            "source": str(data.get("source") or ""), "config": cfg, "classifiers": classifiers(rd, record, m)}
     return run, m, s
+
+
+def _check_compared_values(rd: RunDir, m: pd.DataFrame) -> None:
+    """A compared output (FID, label fidelity, ...) is never missing from one class of an evaluation the harness
+    wrote: it would silently make that cell a mean over fewer seeds than its row says. Such a run is damaged."""
+    from harness.evaluate import metrics
+
+    compared = {name for name, (_, output) in metrics.outputs().items() if output.compare}
+    missing = m["metric"].isin(compared) & m["value"].isna()
+    if missing.any():
+        row = m[missing].iloc[0]
+        raise RunError(f"{rd.metrics_path}: damaged table: line {int(missing.to_numpy().argmax()) + 2} has no value "
+                       f"for {row['metric']} ({row['class'] or 'no class'}, epoch {int(row['epoch'])})")
 
 
 UNKNOWN = "unknown"  # a run has domain rows whose reference classifier it did not record

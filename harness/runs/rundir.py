@@ -137,6 +137,13 @@ class RunDir:
             raise DamagedTable(f"{path}: damaged table (not UTF-8 text)") from None
         _check_whole_csv(path, text, _REQUIRED.get(path.name, columns))
         frame = pd.read_csv(io.StringIO(text), keep_default_na=False, na_values=[""])
+        if "value" in frame.columns:  # a value that does not parse is damage, as a short row is
+            raw = frame["value"]
+            bad = pd.to_numeric(raw, errors="coerce").isna() & raw.notna() & ~raw.astype(str).str.lower().isin(
+                ["nan", "inf", "-inf"])
+            if bad.any():
+                raise DamagedTable(f"{path}: damaged table: line {int(bad.to_numpy().argmax()) + 2} has value "
+                                   f"{raw[bad].iloc[0]!r}, not a number")
         for column in _INTEGER_COLUMNS:
             if column in frame.columns:
                 bad = pd.to_numeric(frame[column], errors="coerce").isna()

@@ -18,7 +18,7 @@ import numpy as np
 from harness import __version__, config, provenance
 from harness.config import RunConfig
 from harness.data import dataset
-from harness.errors import HarnessError, RunDiverged, RunError
+from harness.errors import ConfigError, HarnessError, RunDiverged, RunError
 from harness.evaluate import metrics
 from harness.models import registry
 from harness.runs import profiles
@@ -27,6 +27,8 @@ from harness.train import objectives
 
 log = logging.getLogger("harness")
 
+# Keys that name a run (its folder, its report row): set by their own options, never through --set.
+RUN_NAMING = {"variant": "--variant", "profile": "--profile", "seed": "--seed (or --seeds)"}
 # Keys a resumed run may change: extending training is what resuming is for.
 RESUMABLE_CHANGES = ("train.epochs", "description")
 
@@ -34,6 +36,10 @@ RESUMABLE_CHANGES = ("train.epochs", "description")
 def resolve(variant: str, *, profile: str = "cpu", seed: int = 0, epochs: int | None = None,
             overrides: dict | None = None) -> RunConfig:
     """Variant factory -> profile -> user overrides -> validate."""
+    naming = sorted(set(overrides or {}) & set(RUN_NAMING))
+    if naming:
+        key = naming[0]
+        raise ConfigError(f"--set {key}={(overrides or {})[key]}: {key} names the run; use {RUN_NAMING[key]} instead")
     cfg = registry.build_config(variant)
     profiles.apply_profile(cfg, profile)
     extra = dict(overrides or {})
