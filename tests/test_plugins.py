@@ -67,3 +67,28 @@ def test_entry_point_plugins_are_loaded(tmp_path, monkeypatch, clean_registry):
     monkeypatch.setattr(registry, "_loaded", False)
     assert "ep_variant" in registry.list_variants()
     sys.modules.pop("ep_variants", None)
+
+
+@pytest.mark.slow
+@pytest.mark.eurosat
+def test_a_sweep_with_two_jobs_sees_the_plugin_in_its_workers(tmp_path, eurosat_path):
+    """Spawned workers resolve the cell's configuration themselves: --plugins must reach them (the README's own
+    plugin example), and a cell that fails must not stop the others."""
+    from test_cli import harness
+
+    plugins = tmp_path / "plugins"
+    plugins.mkdir()
+    (plugins / "mine.py").write_text(PLUGIN)
+    (plugins / "none.py").write_text(PLUGIN.replace("my_slow_d", "returns_none").replace("return cfg",
+                                                                                         "return None"))
+    result = harness("--plugins", str(plugins), "sweep", "--variants", "my_slow_d", "--seeds", "0,1",
+                     "--profile", "smoke", "--set", "train.epochs=1", "--jobs", "2", "--out", str(tmp_path / "r"),
+                     "--data", str(eurosat_path))
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert (tmp_path / "r" / "my_slow_d-smoke-s0" / "status").read_text().strip() == "done"
+    assert (tmp_path / "r" / "my_slow_d-smoke-s1" / "status").read_text().strip() == "done"
+    assert result.stderr.count("oneDNN custom operations") == 0  # no TensorFlow banner per worker
+    # A factory that returns nothing is named, in one line.
+    bad = harness("--plugins", str(plugins), "config", "--variant", "returns_none")
+    assert bad.returncode == 2 and "variant 'returns_none' (harness_user_plugins.none.returns_none) returned " \
+        "NoneType, not a RunConfig" in bad.stderr

@@ -15,35 +15,13 @@ import sys
 from harness.cli.commands import COMMANDS
 from harness.cli.parser import EXIT_CODES, INTERNAL_ERROR, build_parser
 from harness.errors import HarnessError
+from harness.train.devices import import_tensorflow_quietly
 
 __all__ = ["COMMANDS", "EXIT_CODES", "INTERNAL_ERROR", "build_parser", "main"]
 
 
 # Commands that load TensorFlow (the others never import it).
 TENSORFLOW_COMMANDS = ("run", "sweep", "eval", "fid", "generate", "classifier", "report")
-
-
-def _import_tensorflow_quietly() -> None:
-    """Import TensorFlow with its start-up banner (absl and oneDNN notices, printed from C++ before any log
-    level applies) held back, so that the first line a command prints is the harness's own. The banner comes
-    back with HARNESS_DEBUG=1 or a TF_CPP_MIN_LOG_LEVEL of the user's own; if the import fails, what it
-    printed is shown."""
-    import tempfile
-
-    with tempfile.TemporaryFile() as held:
-        sys.stderr.flush()
-        saved = os.dup(2)
-        os.dup2(held.fileno(), 2)
-        try:
-            import tensorflow  # noqa: F401
-        except BaseException:
-            os.dup2(saved, 2)
-            held.seek(0)
-            sys.stderr.write(held.read().decode(errors="replace"))
-            raise
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -55,13 +33,13 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:  # --help, --version, or a bad argument (its one line already printed): a return code
         return exc.code if isinstance(exc.code, int) else 0
     if quiet and args.command in TENSORFLOW_COMMANDS and "tensorflow" not in sys.modules:
-        _import_tensorflow_quietly()
+        import_tensorflow_quietly()
     try:
         from harness.models import registry
 
-        folders = args.plugins + [p for p in os.environ.get("HARNESS_PLUGINS", "").split(":") if p]
-        for folder in folders:
-            registry.load_plugins(folder)
+        registry.load_env_plugins()
+        for folder in args.plugins:
+            registry.add_plugin_folder(folder)  # spawned sweep workers and Ray tasks inherit it
         return COMMANDS[args.command](args)
     except HarnessError as exc:
         print(f"harness: error: {exc}", file=sys.stderr)

@@ -39,11 +39,18 @@ def register_variant(fn: Factory) -> Factory:
 ENTRY_POINT_GROUP = "harness.variants"
 
 
+ENV_PLUGINS = "HARNESS_PLUGINS"  # ':'-separated folders of variant modules, read wherever a variant is looked up
+_plugin_folders: set[str] = set()
+
+
 def _load_builtin() -> None:
-    """Import the built-in variants, then those of installed packages that
-    declare an entry point in the group `harness.variants`."""
+    """Import the built-in variants, those of installed packages that declare an entry point in the group
+    `harness.variants`, and the plugin folders $HARNESS_PLUGINS names. Every lookup calls this, so a process
+    that only resolves configurations (a sweep's spawned worker, a Ray task) sees the same variants as the
+    command that started it."""
     global _loaded
     if _loaded:
+        load_env_plugins()
         return
     _loaded = True
     import variants
@@ -58,6 +65,28 @@ def _load_builtin() -> None:
         except Exception as exc:
             raise ConfigError(f"variant plugin {entry.name} ({entry.value}) failed to load: "
                               f"{type(exc).__name__}: {exc}") from None
+    load_env_plugins()
+
+
+def add_plugin_folder(folder) -> list[str]:
+    """Load a plugin folder (`--plugins DIR`) and add it to $HARNESS_PLUGINS, so that every process this one
+    starts (sweep workers, Ray tasks) loads it too. Returns the names it registered."""
+    import os
+    from pathlib import Path
+
+    path = str(Path(folder).expanduser().resolve())
+    known = [p for p in os.environ.get(ENV_PLUGINS, "").split(":") if p]
+    if path not in known:
+        os.environ[ENV_PLUGINS] = ":".join(known + [path])
+    return load_plugins(path)
+
+
+def load_env_plugins() -> None:
+    """Load each folder $HARNESS_PLUGINS names that this process has not loaded yet."""
+    import os
+
+    for folder in (p for p in os.environ.get(ENV_PLUGINS, "").split(":") if p):
+        load_plugins(folder)
 
 
 def load_plugins(folder) -> list[str]:
@@ -65,10 +94,14 @@ def load_plugins(folder) -> list[str]:
     import importlib.util
     from pathlib import Path
 
-    _load_builtin()
     folder = Path(folder).expanduser()
     if not folder.is_dir():
         raise ConfigError(f"--plugins {folder}: not a folder")
+    key = str(folder.resolve())
+    if key in _plugin_folders:  # loaded once per process: a second import would register its variants twice
+        return []
+    _plugin_folders.add(key)
+    _load_builtin()
     before = set(_REGISTRY)
     for path in sorted(folder.glob("*.py")):
         spec = importlib.util.spec_from_file_location(f"harness_user_plugins.{path.stem}", path)
@@ -105,7 +138,11 @@ def get_factory(name: str) -> Factory:
 
 def build_config(name: str) -> RunConfig:
     """The variant's validated configuration at full (paper) scale."""
-    cfg = get_factory(name)()
+    factory = get_factory(name)
+    cfg = factory()
+    if not isinstance(cfg, RunConfig):
+        raise ConfigError(f"variant {name!r} ({factory.__module__}.{factory.__qualname__}) returned "
+                          f"{type(cfg).__name__}, not a RunConfig")
     cfg.variant = name
     cfg.description = description(name)
     return validate(cfg)

@@ -107,10 +107,11 @@ def run_cell(cell: Cell, profile: str, overrides: dict, out: str, data, threads:
     """Train one cell (resuming it if it was interrupted); never raises for a bad run."""
     if threads:
         _limit_threads(threads)
-    cfg = runner.resolve(cell.variant, profile=profile, seed=cell.seed, overrides=overrides)
-    rd = RunDir(Path(out) / runner.default_run_id(cfg))
     started = time.perf_counter()
+    rd = RunDir(Path(out) / f"{cell.variant}-{profile}-s{cell.seed}")
     try:
+        cfg = runner.resolve(cell.variant, profile=profile, seed=cell.seed, overrides=overrides)
+        rd = RunDir(Path(out) / runner.default_run_id(cfg))
         # The runner decides "already finished" (and refuses a changed configuration) under the run lock.
         trained = runner.run(cfg, data=data, out=out, resume=True).trained
         status = "done" if trained else "skipped"

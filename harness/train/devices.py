@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import platform
+import sys
 
 from harness.errors import ConfigError
 
@@ -125,3 +126,26 @@ def effective_precision(requested: str) -> str:
             return "float32"
         log.info("train.precision=mixed_bfloat16: native bf16 (%s)", why)
     return requested
+
+
+def import_tensorflow_quietly() -> None:
+    """Import TensorFlow with its start-up banner (absl and oneDNN notices, printed from C++ before any log
+    level applies) held back, so that the first line a command prints is the harness's own. The banner comes
+    back with HARNESS_DEBUG=1 or a TF_CPP_MIN_LOG_LEVEL of the user's own (the command decides; a sweep's
+    spawned workers do the same); if the import fails, what it printed is shown."""
+    import tempfile
+
+    with tempfile.TemporaryFile() as held:
+        sys.stderr.flush()
+        saved = os.dup(2)
+        os.dup2(held.fileno(), 2)
+        try:
+            import tensorflow  # noqa: F401
+        except BaseException:
+            os.dup2(saved, 2)
+            held.seek(0)
+            sys.stderr.write(held.read().decode(errors="replace"))
+            raise
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)

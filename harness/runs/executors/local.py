@@ -46,10 +46,19 @@ def run(cells, run_cell, plan, on_result=None) -> list[Outcome]:
         return results
     threads = max(1, usable_cores() // jobs)
     context = multiprocessing.get_context("spawn")  # TensorFlow does not survive fork
-    with cf.ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+    with cf.ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_quiet_worker) as pool:
         futures = [pool.submit(run_cell, cell, *args, threads) for cell in cells]
         for future in cf.as_completed(futures):
             results.append(future.result())
             if on_result:
                 on_result(results[-1])
     return in_grid_order(results, cells)
+
+
+def _quiet_worker() -> None:
+    """A spawned worker imports TensorFlow as the command did: its start-up banner held back (HARNESS_DEBUG=1
+    shows it), so a sweep of N jobs does not print it N times."""
+    if not os.environ.get("HARNESS_DEBUG"):
+        from harness.train.devices import import_tensorflow_quietly
+
+        import_tensorflow_quietly()
