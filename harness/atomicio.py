@@ -17,11 +17,23 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 
+def _read_umask() -> int:
+    mask = os.umask(0o022)  # reading the umask means setting it; read once, at import, before any thread starts
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _read_umask()
+
+
 def _write_via_temp(path: Path, write: Callable[[io.BufferedWriter], None]) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        # mkstemp makes the file 0600; a result file is given the mode any new file gets (0666 less the umask), so
+        # a shared results folder stays readable to the colleagues the umask allows.
+        os.chmod(tmp, 0o666 & ~_UMASK)
         with os.fdopen(fd, "wb") as handle:
             write(handle)
             handle.flush()

@@ -72,3 +72,12 @@ def test_truncated_converted_inception_weights_are_rebuilt(inception, caplog):
     assert again.keys() == good.keys()
     for key in good:
         np.testing.assert_array_equal(again[key], good[key])
+
+
+def test_result_files_follow_the_umask_not_mkstemps_0600(tmp_path):
+    """A shared results folder must stay readable: config.json, metrics.csv and status get a new file's mode."""
+    import stat
+
+    path = tmp_path / "config.json"
+    atomicio.write_json(path, {"a": 1})
+    assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~atomicio._UMASK
