@@ -11,4 +11,4 @@ and are never imported from inside the package. Importing this package does not 
 that need it do.
 """
 
-__version__ = "0.4.1"
+__version__ = "0.5.0"

@@ -62,8 +62,8 @@ def code(root: Path | None = None) -> dict:
 
 
 def label(code_record: dict | None) -> str:
-    """A sitting's code in a few characters: "0.4.1 @ 1a2b3c4d", "+ changes 9f8e..." when dirty, "not recorded"
-    for runs made before harness 0.4.2."""
+    """A sitting's code in a few characters: "0.5.0 @ 1a2b3c4d", "+ changes 9f8e..." when dirty, "not recorded"
+    for runs made before harness 0.5.0."""
     if not code_record:
         return "not recorded"
     version = code_record.get("version") or "?"

@@ -28,7 +28,7 @@ def write_run(root: Path, variant: str, seed: int, *, status="done", epochs=2, o
               "data": {"digest": "d" * 64, "source": "/nowhere/EuroSAT.zip"}}
     if machine is not None:  # runs written before runs recorded their machine have no such key
         record["machine"] = machine
-    if code is not None:  # runs made before harness 0.4.2 did not record their code
+    if code is not None:  # runs made before harness 0.5.0 did not record their code
         record["code"] = code
     rd.write_record(record)
     rows, steps = [], []

@@ -58,6 +58,19 @@ def test_run_then_generate_end_to_end(eurosat_path, tmp_path):
                   "--format", "npz")
     assert gen.returncode == 0, gen.stderr
     assert (tmp_path / "g" / "generated.npz").is_file()
+    # A class named twice is one class; its images depend on (seed, class, index) only, not on the others asked.
+    twice = harness("generate", str(run_dir), "--class", "Forest,Forest", "--n", "2", "--out", str(tmp_path / "t"))
+    assert twice.returncode == 0 and "wrote 2 images x 1 class to" in twice.stdout
+    assert sorted(p.name for p in (tmp_path / "t" / "Forest").iterdir()) == ["Forest_00001.png", "Forest_00002.png"]
+    every = harness("generate", str(run_dir), "--class", "all", "--n", "2", "--out", str(tmp_path / "all"))
+    assert every.returncode == 0 and "wrote 2 images x 10 classes" in every.stdout
+    for name in ("Forest_00001.png", "Forest_00002.png"):
+        assert (tmp_path / "t" / "Forest" / name).read_bytes() == (tmp_path / "all" / "Forest" / name).read_bytes()
+    assert_one_line_error(harness("generate", str(run_dir), "--seed", "-1", "--out", str(tmp_path / "s")),
+                          "--seed -1: must be in 0 to 4294967295")
+    assert_one_line_error(harness("generate", str(run_dir), "--out", str(tmp_path / "g" / "generated.npz")),
+                          "exists and is a file, not a folder")
+    assert not (tmp_path / "s").exists()
 
 
 def test_first_line_is_the_harness_own_without_tensorflow_banner(tmp_path):

@@ -473,3 +473,22 @@ def test_the_declared_family_is_holm_over_every_primary_test_and_confirm_seeds_d
     assert main(["report", str(results), "--family", "fid,nonsense", "--no-floor"]) == 2
     assert main(["report", str(results), "--confirm-seeds", "7-9", "--no-floor"]) == 2
     assert main(["report", str(results), "--confirm-seeds", "4-1", "--no-floor"]) == 2
+
+
+def test_a_report_folder_with_its_runs_below_is_remade_in_place(tmp_path, caplog):
+    import logging
+
+    folder = tmp_path / "evidence"
+    for seed in range(2):
+        rd = write_run(folder / "runs", "paper_dcgan", seed)
+        m = rd.metrics()
+        rd.write_table(rd.metrics_path, m[~m["metric"].isin(["fid", "kid"])])  # as smoke writes: no FID rows
+    with caplog.at_level(logging.INFO, logger="harness"):
+        report = build(folder, formats=("md",), data=tmp_path / "no-archive.zip")
+    assert report.out == folder and (folder / "report.md").is_file()
+    assert any("the runs are in" in r.message for r in caplog.records)
+    # No FID rows, so no floor to miss: the note about an absent archive or weights would mislead.
+    assert not any("real-vs-real floor could not be computed" in n for n in report.notes)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main(["report", str(empty), "--no-floor"]) == 2

@@ -89,10 +89,14 @@ def cmd_profiles(args) -> int:
 
     from harness.runs import profiles
 
-    rows = [(p.name, fill(p.description, 60), fill(p.cost or "not measured", 40),
-             fill(", ".join(f"{k}={v}" for k, v in p.overrides.items()), 50))
+    width = max(len(p) for p in profiles.PROFILES) + 2
+    text = 100 - width - 4  # the table fits a 100-column terminal, as `harness variants` does
+    rows = [(p.name, "\n".join(fill(part, text) for part in (
+        p.description, "cost: " + (p.cost or "not measured"),
+        "overrides: " + ", ".join(f"{k}={v}" for k, v in p.overrides.items()))))
             for p in profiles.PROFILES.values()]
-    print(tabulate(rows, headers=["profile", "what it scales", "what it costs (measured)", "overrides"]))
+    print(tabulate(rows, headers=["profile", "what it scales; what it costs, measured; what it sets"],
+                   tablefmt="simple"))
     return 0
 
 
@@ -122,12 +126,28 @@ def cmd_generate(args) -> int:
     from harness.data import eurosat
     from harness.runs.generate import generate
 
-    classes = list(eurosat.CLASSES) if args.cls == "all" else [c.strip() for c in args.cls.split(",")]
+    classes = list(eurosat.CLASSES) if args.cls == "all" else list(dict.fromkeys(c.strip() for c in
+                                                                                  args.cls.split(",")))
+    last = [0.0]
+
+    def progress(done, total):
+        import time
+
+        if time.monotonic() - last[0] > 5 or done == total:  # a line every few seconds, not per batch
+            last[0] = time.monotonic()
+            log.info("generated %d of %d images", done, total)
+
     written = generate(args.run_dir, classes=classes, n=args.n, out=args.out, fmt=args.format,
-                       epoch=args.epoch, seed=args.seed)
+                       epoch=args.epoch, seed=args.seed, on_batch=progress)
     where = written[0] if args.format == "npz" else Path(args.out)
-    print(f"wrote {args.n} images x {len(classes)} classes to {where}")
+    print(f"wrote {_count(args.n, 'image')} x {_count(len(classes), 'class')} to {where}")
     return 0
+
+
+def _count(n: int, noun: str) -> str:
+    """"1 class", "2 classes", "1 image", "20 images"."""
+    plural = noun + ("es" if noun.endswith("s") else "s")
+    return f"{n} {noun if n == 1 else plural}"
 
 
 def cmd_classifier(args) -> int:

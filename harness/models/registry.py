@@ -123,8 +123,10 @@ def list_variants(pattern: str = "*") -> list[str]:
 
 
 def description(name: str) -> str:
+    """The first paragraph of the factory's docstring, on one line (a sentence wrapped over two lines, as at
+    "(Karras et al." / "2018)", stays whole)."""
     doc = (get_factory(name).__doc__ or "").strip()
-    return doc.splitlines()[0] if doc else ""
+    return " ".join(line.strip() for line in doc.split("\n\n")[0].splitlines()) if doc else ""
 
 
 def get_factory(name: str) -> Factory:

@@ -46,11 +46,17 @@ def build(results_dir: Path | str, *, variants: str | None = None, out: Path | s
     unknown = [f for f in formats if f not in FORMATS]
     if unknown or not formats:
         raise RunError(f"--format {','.join(formats)!r}: choose md, html or md,html")
-    out = Path(out) if out else results_dir / "report"
-    res = collect.collect(results_dir, variants, ignore=out)
+    runs_dir = collect.results_folder(results_dir)
+    if runs_dir != results_dir:  # a report folder with its runs in runs/: the report is remade in place
+        log.info("report: the runs are in %s", runs_dir)
+    out = Path(out) if out else (results_dir if runs_dir != results_dir else results_dir / "report")
+    res = collect.collect(runs_dir, variants, ignore=out)
     if res.runs.empty:
-        raise RunError(f"{results_dir}: no runs to report" + (f" (skipped: {'; '.join(res.skipped)})"
-                                                               if res.skipped else ""))
+        raise RunError(f"{results_dir}: no runs to report (looked in it"
+                       + (f" and in {runs_dir}" if runs_dir != results_dir else " and found no runs/ folder below it")
+                       + (f"; skipped: {'; '.join(res.skipped)})" if res.skipped else ")"))
+    log.info("report: %d runs of %d variants read from %s", len(res.runs), res.runs["variant"].nunique(), runs_dir)
+    results_dir = runs_dir
     tested = res
     if confirm_seeds:
         tested = collect.with_seeds(res, confirm_seeds)
@@ -87,13 +93,17 @@ def build(results_dir: Path | str, *, variants: str | None = None, out: Path | s
     ds = _dataset(res, data)
     floors = {}
     if floor:
+        log.info("report: the real-vs-real floors (Inception and classifier features of 2N real images per "
+                 "class; minutes the first time, cached after; --no-floor skips them)")
         floors["inception"] = _floor(res, ds)
-        if not floors["inception"][0]:
+        has_fid = (res.metrics["metric"] == "fid").any()
+        if has_fid and not floors["inception"][0]:
             report.notes.append("The real-vs-real floor could not be computed (no data archive or Inception "
                                 "weights); it is left out.")
         floors["domain"], why_not = _domain_floor(res, ds)
         if why_not:
             report.notes.append(f"No real-vs-real floor beside domain FID: {why_not}.")
+    log.info("report: tables and paired tests")
     sections, figs = [], []
     for name, display, tidy, title, caption in _registered_tables(res, floors, tested, family) + [
             ("domain", tables.domain_table(res), None, "EuroSAT domain metrics",
@@ -118,6 +128,7 @@ def build(results_dir: Path | str, *, variants: str | None = None, out: Path | s
         report.files[f"{name}.csv"] = out / f"{name}.csv"
         sections.append(render.Table(title, display, caption))
 
+    log.info("report: figures")
     for output in _compared_outputs():
         title = f"{_title(output.name)} against epoch" + (" (paper Fig. 9)" if output.published else "")
         figs += figures.metric_curve(res, fig_dir, output.name, title,

@@ -32,6 +32,16 @@ class Results:
     skipped: list[str]  # "path: why" of folders that are not readable runs
 
 
+def results_folder(folder: Path) -> Path:
+    """A results folder, or a report folder whose runs sit in runs/ below it (as the committed evidence does)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise RunError(f"{folder}: no such results folder")
+    if not any((p / "config.json").is_file() for p in folder.iterdir() if p.is_dir()) and (folder / "runs").is_dir():
+        return folder / "runs"
+    return folder
+
+
 def collect(results_dir: Path, variants: str | None = None, *, ignore: Path | None = None) -> Results:
     """Every run under `results_dir` (one level), except the folder `ignore` (the report's own output)."""
     results_dir = Path(results_dir)

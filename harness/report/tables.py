@@ -223,7 +223,7 @@ def comparison(results: Results, metric: str, baseline: str = BASELINE, *,
 def unlike_pairs(results: Results, final: pd.DataFrame, base: str, group: str, seeds: list[int]) -> str:
     """The seeds whose two cells a reviewer could not call "trained alike": another CPU family (float rounding
     differs, so the pair shares no trajectory), other code (harness.provenance), or code not recorded (runs made
-    before harness 0.4.2). "" when every pair is alike."""
+    before harness 0.5.0). "" when every pair is alike."""
     info = results.runs.set_index("run")[["machine", "code"]]
     runs = {(grp, int(seed)): run for grp, seed, run in final[["group", "seed", "run"]].itertuples(index=False)}
     out = []

@@ -30,7 +30,7 @@ from scipy import stats as sps
 
 from harness.errors import ConfigError, RunError
 from harness.report import stats
-from harness.report.collect import Results, collect
+from harness.report.collect import Results, collect, results_folder
 from harness.report.tables import BASELINE, final_rows, settings_values
 
 # (shown name, registered output): the headline metrics a transfer study compares.
@@ -39,16 +39,6 @@ HEADLINE = [("label fidelity", "label_fidelity"), ("domain FID", "domain_fid"),
             ("Inception precision", "precision")]
 ALPHA = 0.05
 BOOTSTRAPS = 2000
-
-
-def results_folder(folder: Path) -> Path:
-    """A results folder, or a report folder whose runs sit in runs/ below it (as the committed evidence does)."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise RunError(f"{folder}: no such results folder")
-    if not any((p / "config.json").is_file() for p in folder.iterdir() if p.is_dir()) and (folder / "runs").is_dir():
-        return folder / "runs"
-    return folder
 
 
 def parse_margins(items: list[str]) -> dict[str, float]:

@@ -51,41 +51,52 @@ def load_generator(rd: RunDir, epoch: int | None = None):
 
 
 def generate(run_dir: Path | str, *, classes: list[str], n: int, out: Path | str, fmt: str = "png",
-             epoch: int | None = None, seed: int = 0, batch: int = 250) -> list[Path]:
-    """Write n images per class; returns the paths written. Never overwrites."""
+             epoch: int | None = None, seed: int = 0, batch: int = 250, on_batch=None) -> list[Path]:
+    """Write n images per class; returns the paths written. Never overwrites. A class's images depend on (seed,
+    class, index) only: `--class Forest` and `--class all` give the same Forest images. PNGs are written batch by
+    batch (`on_batch(done, total)` after each), so a large n never sits in memory; npz holds them all."""
     if fmt not in FORMATS:
         raise HarnessError(f"--format {fmt!r}: choose one of {', '.join(FORMATS)}")
     if n < 1:
         raise HarnessError(f"--n {n}: must be >= 1")
+    if not 0 <= seed <= config.MAX_SEED:
+        raise HarnessError(f"--seed {seed}: must be in 0 to {config.MAX_SEED}")
     for cls in classes:
         if cls not in eurosat.CLASSES:
             raise HarnessError(f"--class {cls!r}: not a EuroSAT class ({', '.join(eurosat.CLASSES)})")
+    classes = list(dict.fromkeys(classes))  # a class named twice is one class
     out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise HarnessError(f"--out {out}: exists and is a file, not a folder")
     targets = [out / "generated.npz"] if fmt == "npz" else [out / cls for cls in classes]
     clash = [str(p) for p in targets if p.exists()]
     if clash:
         raise HarnessError(f"{clash[0]}: already exists; choose another --out (nothing was overwritten)")
     rd = RunDir(run_dir)
     cfg, generator, _ = load_generator(rd, epoch)
-    rng = np.random.default_rng([seed, streams.GENERATE_LATENTS])
-    all_images, all_labels = [], []
-    for cls in classes:
+    total, done = n * len(classes), 0
+    kept_images, kept_labels, written = [], [], []
+    for cls, folder in zip(classes, targets if fmt == "png" else [None] * len(classes)):
         label = eurosat.CLASSES.index(cls)
+        rng = np.random.default_rng([seed, streams.GENERATE_LATENTS, label])
         for start in range(0, n, batch):
             count = min(batch, n - start)
             noise = rng.standard_normal((count, cfg.model.g.noise_dim)).astype(np.float32)
             labels = np.full(count, label, np.int32)
-            all_images.append(images.sample_uint8(generator, noise, labels, batch=batch))
-            all_labels.append(labels)
-    pixels, labels = np.concatenate(all_images), np.concatenate(all_labels)
+            pixels = images.sample_uint8(generator, noise, labels, batch=batch)
+            if fmt == "npz":
+                kept_images.append(pixels)
+                kept_labels.append(labels)
+            else:
+                for i, image in enumerate(pixels, start=start + 1):
+                    path = folder / f"{cls}_{i:05d}.png"
+                    images.save_png(path, image)
+                    written.append(path)
+            done += count
+            if on_batch is not None:
+                on_batch(done, total)
     if fmt == "npz":
-        atomicio.write_npz(targets[0], images=pixels, labels=labels, class_names=np.array(eurosat.CLASSES))
+        atomicio.write_npz(targets[0], images=np.concatenate(kept_images), labels=np.concatenate(kept_labels),
+                           class_names=np.array(eurosat.CLASSES))
         return targets
-    written = []
-    for cls, folder in zip(classes, targets):
-        chosen = pixels[labels == eurosat.CLASSES.index(cls)]
-        for i, image in enumerate(chosen, start=1):
-            path = folder / f"{cls}_{i:05d}.png"
-            images.save_png(path, image)
-            written.append(path)
     return written

@@ -289,7 +289,7 @@ def machines(record: dict) -> str:
 
 def codes(record: dict) -> str:
     """The code of every sitting of the run (harness.provenance.label), in order, joined by " + "; "not recorded"
-    for sittings of runs made before harness recorded it (0.4.1 and earlier: their version string cannot tell a
+    for sittings of runs made before harness recorded it (before 0.5.0: their version string cannot tell a
     frozen older checkout from the release)."""
     return " + ".join(dict.fromkeys(provenance.label(s.get("code")) for s in recorded_sittings(record)))
 
