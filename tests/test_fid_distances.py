@@ -79,3 +79,16 @@ def test_sample_size_curve_extrapolates_towards_the_large_n_value():
     floor = dict(curve["floor"])
     assert set(floor) == {100, 250, 500, 1000}  # 2 x 2400 > 2400 reals: no floor at full size
     assert floor[100] > floor[1000] > 0
+
+
+@pytest.mark.parametrize("n_a,n_b", [(2, 2), (7, 40), (300, 300), (500, 2100)])
+def test_fid_through_the_samples_equals_the_covariance_form(n_a, n_b):
+    """Below 2048 samples fid() takes tr sqrt(S_a S_b) from the singular values of X_a X_b' (an n x n problem);
+    it must be the number the 2048 x 2048 eigendecomposition gives, up to rounding, rank-deficient or not."""
+    rng = np.random.default_rng(n_a)
+    a = rng.standard_normal((n_a, distances.FEATURE_DIM)) * rng.uniform(0.2, 3, distances.FEATURE_DIM) + 0.5
+    b = rng.standard_normal((n_b, distances.FEATURE_DIM)) ** 2
+    covariance_form = distances.frechet_distance(*distances.mean_cov(a), *distances.mean_cov(b))[0]
+    assert distances._fid_from_samples(a, b) == pytest.approx(covariance_form, rel=1e-6)
+    assert distances.fid(a, b) == pytest.approx(covariance_form, rel=1e-6)
+    assert distances.fid(a, a) == pytest.approx(0.0, abs=1e-6 * covariance_form)

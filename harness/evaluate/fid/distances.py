@@ -6,6 +6,9 @@ release broke `sqrtm`). Two methods, both checked:
   S1^1/2 from a symmetric eigendecomposition. The matrix is symmetric PSD, so
   this is exact, stable for the rank-deficient covariances of N < 2048
   samples, and about 5x faster than sqrtm at 2048x2048 here (2.5 s vs 12 s).
+  With fewer samples than features (every per-class FID at N <= 2048) the same
+  trace comes from the singular values of the two centred sample matrices'
+  product (`_fid_from_samples`), an N x N problem instead of a 2048 x 2048 one.
 - "sqrtm": scipy.linalg.sqrtm of S1 S2, accepted only if its imaginary part
   and its residual |C C - S1 S2| are small; otherwise the eigh form is used
   and the fallback is logged.
@@ -76,12 +79,31 @@ def frechet_distance(mu1, s1, mu2, s2, *, method: str = "eigh") -> tuple[float, 
     return max(value, 0.0), used
 
 
+def _fid_from_samples(a: np.ndarray, b: np.ndarray) -> float:
+    """FID computed through the samples instead of the d x d covariances, for N < d.
+
+    With X_a, X_b the centred features and c = (n_a - 1)(n_b - 1), S_a S_b = X_a' X_a X_b' X_b / c has the same
+    non-zero eigenvalues as M M' with M = X_a X_b' (n_a x n_b), so tr sqrt(S_a S_b) = (sum of M's singular
+    values) / sqrt(c): the same number as the eigh form, up to rounding, from an n_a x n_b SVD instead of
+    2048 x 2048 eigendecompositions (per-class FID at N = 500: milliseconds instead of seconds)."""
+    mu_a, mu_b = a.mean(axis=0), b.mean(axis=0)
+    xa, xb = a - mu_a, b - mu_b
+    ca, cb = len(a) - 1, len(b) - 1
+    trace = float(np.linalg.svd(xa @ xb.T, compute_uv=False).sum()) / np.sqrt(ca * cb)
+    diff = mu_a - mu_b
+    value = float(diff @ diff + np.einsum("ij,ij->", xa, xa) / ca + np.einsum("ij,ij->", xb, xb) / cb - 2 * trace)
+    return max(value, 0.0)
+
+
 def fid(features_a: np.ndarray, features_b: np.ndarray, *, method: str = "eigh") -> float:
     small = min(len(features_a), len(features_b))
-    if small < FEATURE_DIM:
+    a, b = np.asarray(features_a, np.float64), np.asarray(features_b, np.float64)
+    if small < a.shape[-1]:
         log.debug("FID with %d < %d samples: the covariance is rank-deficient and FID is biased upward",
-                  small, FEATURE_DIM)
-    return frechet_distance(*mean_cov(features_a), *mean_cov(features_b), method=method)[0]
+                  small, a.shape[-1])
+        if method == "eigh" and small >= 2 and a.ndim == b.ndim == 2 and a.shape[1] == b.shape[1]:
+            return _fid_from_samples(a, b)
+    return frechet_distance(*mean_cov(a), *mean_cov(b), method=method)[0]
 
 
 def kid(features_a: np.ndarray, features_b: np.ndarray, *, subsets: int = 100, subset_size: int = 1000,
