@@ -416,3 +416,18 @@ def test_the_epoch_pipeline_does_not_autotune():
     batches = list(pipeline)
     assert [b[1].numpy().tolist() for b in batches] == [[5, 0], [3, 1], [4, 2]]
     np.testing.assert_allclose(batches[0][0].numpy()[0], images.numpy()[5] / 127.5 - 1.0, rtol=1e-6)
+
+
+def test_a_run_that_failed_before_its_first_epoch_can_be_started_again_corrected(eurosat_path, tmp_path):
+    """Nothing was trained with the failed settings, so the folder must not block a corrected start."""
+    with pytest.raises(Exception) as first:
+        runner.run(smoke(**{"train.batch_size": "1000"}), data=eurosat_path, out=tmp_path, run_id="r")
+    rd = RunDir(tmp_path / "r")
+    assert rd.status().startswith("failed") and rd.finished_epoch() is None, first.value
+    with pytest.raises(RunError, match="failed before its first epoch .* pass --resume to start it again"):
+        runner.run(smoke(), data=eurosat_path, out=tmp_path, run_id="r")
+    done = runner.run(smoke(), data=eurosat_path, out=tmp_path, run_id="r", resume=True)
+    record = done.read_record()
+    assert done.status() == "done" and record["config"]["train.batch_size"] == 16
+    assert record["failed_start"]["config_changes"] == ["train.batch_size: 1000 -> 16"]
+    assert [s["from_epoch"] for s in record["sittings"]] == [0]

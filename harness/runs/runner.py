@@ -114,10 +114,23 @@ def run(cfg: RunConfig, *, data=None, out: Path | str | None = None, run_id: str
         raise RunError(f"{rd.path}: exists and is not a run folder; choose another --run-id or --out")
     rd.path.mkdir(parents=True, exist_ok=True)
     with rd.lock():
-        if rd.exists():
-            if not resume:
-                raise RunError(f"{rd.path}: run exists (status: {rd.status()}); pass --resume to continue it, "
-                               "or --run-id NAME for a new run")
+        untrained = rd.exists() and rd.status().startswith("failed") and rd.finished_epoch() is None
+        if rd.exists() and not resume:
+            if untrained:
+                raise RunError(f"{rd.path}: a run that failed before its first epoch is here ({rd.status()}); "
+                               "pass --resume to start it again with these settings, or --run-id NAME")
+            raise RunError(f"{rd.path}: run exists (status: {rd.status()}); pass --resume to continue it, "
+                           "or --run-id NAME for a new run")
+        if untrained:
+            # Nothing was trained with the old settings: a corrected configuration starts the run afresh, and the
+            # record keeps what the failed start was.
+            record["failed_start"] = {"status": rd.status(), "config_changes": config_changes(rd.read_record(),
+                                                                                             record["config"])}
+            for table in (rd.metrics_path, rd.steps_path):
+                table.unlink(missing_ok=True)
+            record["created"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+            record["sittings"] = [sitting(record, record["created"], 0)]
+        elif rd.exists():
             _check_resumable(rd, record)
             metrics_table, _ = rd.tables()  # a damaged table is refused before the record or the status is touched
             old = rd.read_record()
