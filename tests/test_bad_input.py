@@ -78,10 +78,21 @@ def _run_with_a_missing_class_value(tmp: Path) -> None:
     rd.metrics_path.write_text(rd.metrics_path.read_text().replace(",Forest,fid,160.0,", ",Forest,fid,nan,", 1))
 
 
+def _sixteen_bit(tmp: Path) -> None:
+    from PIL import Image
+
+    (tmp / "deep").mkdir()
+    for i in range(3):
+        Image.fromarray((np.arange(64 * 64).reshape(64, 64) * 16).astype(np.uint16)).save(tmp / "deep" / f"{i}.png")
+    (tmp / "junk.npz").write_text("not an archive")
+    _images(tmp)
+
+
 SETUPS = {"file": _file, "junk_zip": _junk_zip, "eleven": _eleven_classes, "missing": _missing_class,
           "notarun": _not_a_run, "images": _images, "cut_metrics": _run_with_cut_metrics,
           "cut_evaluations": _run_with_cut_evaluations, "cut_record": _run_with_cut_record,
-          "word_value": _run_with_a_word_for_a_value, "nan_value": _run_with_a_missing_class_value}
+          "word_value": _run_with_a_word_for_a_value, "nan_value": _run_with_a_missing_class_value,
+          "sixteen_bit": _sixteen_bit}
 
 # id, setup, arguments ({tmp} is the case's folder), exit code, words the error must contain
 CASES = [
@@ -141,6 +152,10 @@ CASES = [
      ["--jobs 0: must be at least 1"]),
     ("fid-batch-negative", "images", "fid {tmp}/a.npz {tmp}/a.npz --batch -1", 2, ["--batch -1: must be at least 1"]),
     ("fid-batch-zero", "images", "fid {tmp}/a.npz {tmp}/a.npz --batch 0", 2, ["--batch 0: must be at least 1"]),
+    ("fid-16-bit-images", "sixteen_bit", "fid {tmp}/deep {tmp}/a.npz", 2,
+     ["{tmp}/deep/0.png: a I;16 image (16-bit or float); the harness compares 8-bit RGB images"]),
+    ("fid-garbage-npz", "sixteen_bit", "fid {tmp}/junk.npz {tmp}/a.npz", 2,
+     ["{tmp}/junk.npz: not an image-set .npz"]),
     ("report-value-not-a-number", "word_value", "report {tmp} --no-floor", 2,
      ["no runs to report", "metrics.csv: damaged table: line", "has value 'abc', not a number"]),
     ("report-class-value-missing", "nan_value", "report {tmp} --no-floor", 2,

@@ -137,12 +137,24 @@ def test_harness_eval_and_fid_commands(run_with_eval, eurosat_path, tmp_path):
     every = harness("fid", str(a), str(b), "--metrics", "fid,kid,precision,recall,density,coverage", "--k", "3",
                     "--json")
     assert every.returncode == 0, every.stderr[-2000:]
-    values = json.loads(every.stdout)  # one JSON object and nothing else on stdout
-    assert set(values) == {"fid", "kid", "kid_std", "precision", "recall", "density", "coverage"}
+    values = json.loads(every.stdout)  # one JSON object and nothing else on stdout, strict JSON (no NaN)
+    assert set(values) == {"fid", "kid", "kid_std", "precision", "recall", "density", "coverage", "undefined"}
+    assert values["kid_std"] is None and "every subset is the whole of both sets" in values["undefined"]["kid_std"]
+    assert "NaN" not in every.stdout
     assert all(0 <= values[m] <= 1 for m in ("precision", "recall", "coverage"))
     same = json.loads(harness("fid", str(a), str(a), "--metrics", "precision,recall,coverage", "--k", "3",
                               "--json").stdout)
     assert same == {"precision": 1.0, "recall": 1.0, "coverage": 1.0}
+    # A folder of class folders is pooled, and said to be; images of another size are named.
+    pooled = tmp_path / "pooled"
+    for cls in ("Forest", "River"):
+        (pooled / cls).mkdir(parents=True)
+        for i in range(3):
+            Image.fromarray(ds.images[100 * i][:32, :32]).save(pooled / cls / f"{i}.png")
+    said = harness("fid", str(pooled), str(b), "--metrics", "kid")
+    assert said.returncode == 0, said.stderr[-2000:]
+    assert "6 images from 2 folders, pooled as one set" in said.stderr and "images are 32x32" in said.stderr
+    assert "the two sets' images differ in size (32x32 against 64x64)" in said.stderr
     bad = harness("fid", str(a), str(tmp_path / "missing"))
     assert bad.returncode == 2 and "missing: no such file or folder" in bad.stderr and "Traceback" not in bad.stderr
 

@@ -349,6 +349,12 @@ def cmd_fid(args) -> int:
         raise HarnessError(f"--batch {args.batch}: must be at least 1")
     uses_k = [m for m in names if "eval.k" in available[m].settings]
     sets = [imagesets.load(p) for p in (args.set_a, args.set_b)]
+    for path, images in zip((args.set_a, args.set_b), sets):
+        for note in imagesets.describe(path, images):
+            log.warning("%s", note)
+    if sets[0].shape[1:3] != sets[1].shape[1:3]:
+        log.warning("the two sets' images differ in size (%dx%d against %dx%d): a distance between them measures the "
+                    "resizing too", *sets[0].shape[1:3], *sets[1].shape[1:3])
     if uses_k and min(len(x) for x in sets) <= args.k:
         raise HarnessError(f"--k {args.k}: needs more than {args.k} images in each set")
     cfg = config.RunConfig()
@@ -365,12 +371,22 @@ def cmd_fid(args) -> int:
         settings = metric.settings_text(cfg)
         details.update({o.name: f"  (N = {len(real)} vs {len(fake)}{'; ' + settings if settings else ''})"
                         for o in metric.outputs})
-    if args.json:
-        print(json.dumps(values))
+    undefined = {k: _why_undefined(k, len(real), len(fake)) for k, v in values.items() if v != v}
+    if args.json:  # JSON has no NaN: an undefined value is null, with the reason beside it
+        out = {k: (None if k in undefined else v) for k, v in values.items()}
+        print(json.dumps({**out, **({"undefined": undefined} if undefined else {})}))
         return 0
     for name, value in values.items():
-        print(f"{name}: {value:.6f}{details.get(name, '')}")
+        text = f"undefined ({undefined[name]})" if name in undefined else f"{value:.6f}{details.get(name, '')}"
+        print(f"{name}: {text}")
     return 0
+
+
+def _why_undefined(name: str, n_a: int, n_b: int) -> str:
+    if name == "kid_std":
+        return (f"KID's spread needs subsets smaller than the sets; with {n_a} and {n_b} images every subset is the "
+                "whole of both sets, so KID is computed once")
+    return "not defined for these sets"
 
 
 COMMANDS = {"data": cmd_data, "variants": cmd_variants, "profiles": cmd_profiles, "config": cmd_config,

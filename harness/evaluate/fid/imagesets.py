@@ -13,14 +13,40 @@ from harness.errors import HarnessError
 SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
 
 
+EUROSAT_SIZE = (64, 64)
+_EIGHT_BIT_MODES = ("1", "L", "P", "RGB", "RGBA", "LA", "PA", "CMYK", "YCbCr")
+
+
 def _decode(name: str, data: bytes) -> np.ndarray:
     from PIL import Image
 
     try:
         with Image.open(io.BytesIO(data)) as image:
+            if image.mode not in _EIGHT_BIT_MODES:  # 16-bit or float: convert("RGB") would clip it silently
+                raise HarnessError(f"{name}: a {image.mode} image (16-bit or float); the harness compares 8-bit RGB "
+                                   "images: convert them first")
             return np.asarray(image.convert("RGB"), dtype=np.uint8)
+    except HarnessError:
+        raise
     except Exception as exc:
         raise HarnessError(f"{name}: does not decode as an image ({type(exc).__name__})") from None
+
+
+def describe(path: Path | str, images: np.ndarray) -> list[str]:
+    """What a user should know about a set before trusting a distance on it: its size if not EuroSAT's 64x64, and
+    whether a folder pooled several subfolders into one set."""
+    notes = []
+    height, width = images.shape[1:3]
+    if (height, width) != EUROSAT_SIZE:
+        notes.append(f"{path}: images are {height}x{width}, not EuroSAT's 64x64 (they are resized to Inception's "
+                     "input all the same; compare only sets of one size)")
+    path = Path(path)
+    if path.is_dir():
+        folders = {p.parent for p in path.rglob("*") if p.suffix.lower() in SUFFIXES}
+        if len(folders) > 1:
+            notes.append(f"{path}: {len(images)} images from {len(folders)} folders, pooled as one set (name one "
+                         "class's folder to compare a class)")
+    return notes
 
 
 def load(path: Path | str) -> np.ndarray:
@@ -39,8 +65,9 @@ def load(path: Path | str) -> np.ndarray:
                 if key is None:
                     raise HarnessError(f"{path}: no 4-d image array (expected key 'images')")
                 array = data[key]
-        except (OSError, ValueError) as exc:
-            raise HarnessError(f"{path}: unreadable .npz ({exc})") from None
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+            raise HarnessError(f"{path}: not an image-set .npz (an array 'images' of uint8, N x H x W x 3): "
+                               f"{type(exc).__name__}") from None
         if array.dtype != np.uint8 or array.shape[-1] != 3:
             raise HarnessError(f"{path}: '{key}' is {array.dtype} {array.shape}, expected uint8 (N, H, W, 3)")
         return array
@@ -52,7 +79,7 @@ def load(path: Path | str) -> np.ndarray:
         except zipfile.BadZipFile:
             raise HarnessError(f"{path}: not a folder, zip or .npz") from None
     if len(arrays) < 2:
-        raise HarnessError(f"{path}: {len(arrays)} images found; FID needs at least 2")
+        raise HarnessError(f"{path}: {len(arrays)} image{'' if len(arrays) == 1 else 's'} found; FID needs at least 2")
     shapes = {a.shape for a in arrays}
     if len(shapes) > 1:
         raise HarnessError(f"{path}: images of different sizes {sorted(shapes)[:3]}; resize them to one size first")
