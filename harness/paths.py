@@ -44,6 +44,20 @@ def check_output_folder(path: Path | str, flag: str = "--out") -> Path:
         existing = existing.parent
     if not existing.is_dir():
         raise HarnessError(f"{flag} {path}: {existing} is a file, so the folder cannot be created")
-    if not os.access(existing, os.W_OK | os.X_OK):
+    if not os.access(existing, os.W_OK | os.X_OK) or not _can_create_in(existing):
         raise HarnessError(f"{flag} {path}: {existing} is not writable")
     return path
+
+
+def _can_create_in(folder: Path) -> bool:
+    """Whether a file can really be made in `folder`: root passes every permission check (os.access) yet cannot
+    write on a read-only mount or into /proc. The probe file is removed at once."""
+    import tempfile
+
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".harness-probe-", dir=folder)
+    except OSError:
+        return False
+    os.close(fd)
+    os.unlink(probe)
+    return True

@@ -224,3 +224,21 @@ def test_the_readmes_extension_examples_register_and_run():
         registry._REGISTRY.pop("ttur_wide", None)
         metrics._REGISTRY.pop("my_domain_fid", None)
         objectives._OBJECTIVES.pop("lsgan", None)
+
+
+@pytest.mark.parametrize("delay", [0.5, 1.5])
+def test_ctrl_c_at_any_moment_of_a_start_is_one_line(tmp_path, eurosat_path, delay):
+    """Interrupted while importing TensorFlow or building the parser, as later: 'harness: interrupted', 130."""
+    import signal
+    import time
+
+    env = {k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL", "HARNESS_DEBUG")}
+    proc = subprocess.Popen([sys.executable, "-m", "harness", "run", "--variant", "paper_dcgan", "--profile", "smoke",
+                             "--out", str(tmp_path), "--data", str(eurosat_path)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env)
+    time.sleep(delay)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err[-2000:]
+    assert err.strip().splitlines()[-1] == "harness: interrupted" and "Traceback" not in err
+    assert "oneDNN custom operations" not in err

@@ -32,9 +32,12 @@ def main(argv: list[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
     except SystemExit as exc:  # --help, --version, or a bad argument (its one line already printed): a return code
         return exc.code if isinstance(exc.code, int) else 0
-    if quiet and args.command in TENSORFLOW_COMMANDS and "tensorflow" not in sys.modules:
-        import_tensorflow_quietly()
+    except KeyboardInterrupt:  # Ctrl-C in the first second: the same one line as later
+        print("harness: interrupted", file=sys.stderr)
+        return 130
     try:
+        if quiet and args.command in TENSORFLOW_COMMANDS and "tensorflow" not in sys.modules:
+            import_tensorflow_quietly()  # inside the try: Ctrl-C during the import is "interrupted", as later
         from harness.models import registry
 
         registry.load_env_plugins()

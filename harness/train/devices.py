@@ -141,6 +141,8 @@ def import_tensorflow_quietly() -> None:
         os.dup2(held.fileno(), 2)
         try:
             import tensorflow  # noqa: F401
+        except KeyboardInterrupt:  # the user stopped it: the held banner is not news
+            raise
         except BaseException:
             os.dup2(saved, 2)
             held.seek(0)
