@@ -88,11 +88,18 @@ def _sixteen_bit(tmp: Path) -> None:
     _images(tmp)
 
 
+def _two_classes(tmp: Path) -> None:
+    from conftest import write_folder
+
+    files = {k: v for k, v in make_files(2).items() if k.split("/")[0] in ("Forest", "River")}
+    write_folder(tmp / "two", files)
+
+
 SETUPS = {"file": _file, "junk_zip": _junk_zip, "eleven": _eleven_classes, "missing": _missing_class,
           "notarun": _not_a_run, "images": _images, "cut_metrics": _run_with_cut_metrics,
           "cut_evaluations": _run_with_cut_evaluations, "cut_record": _run_with_cut_record,
           "word_value": _run_with_a_word_for_a_value, "nan_value": _run_with_a_missing_class_value,
-          "sixteen_bit": _sixteen_bit}
+          "sixteen_bit": _sixteen_bit, "two_classes": _two_classes}
 
 # id, setup, arguments ({tmp} is the case's folder), exit code, words the error must contain
 CASES = [
@@ -164,6 +171,8 @@ CASES = [
      ["--out {tmp}/afile: exists and is a file, not a folder"]),
     ("generate-out-unwritable", "notarun", "generate {tmp}/notarun --out /proc/harness-x", 2,
      ["--out /proc/harness-x: /proc is not writable"]),
+    ("data-with-two-classes", "two_classes", "run --variant paper_dcgan --profile smoke --data {tmp}/two "
+     "--out {tmp}/r", 2, ["no training images of AnnualCrop, HerbaceousVegetation", "(8 of 10 classes)"]),
     ("report-value-not-a-number", "word_value", "report {tmp} --no-floor", 2,
      ["no runs to report", "metrics.csv: damaged table: line", "has value 'abc', not a number"]),
     ("report-class-value-missing", "nan_value", "report {tmp} --no-floor", 2,

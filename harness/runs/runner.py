@@ -17,7 +17,7 @@ import numpy as np
 
 from harness import __version__, config, provenance
 from harness.config import RunConfig
-from harness.data import dataset
+from harness.data import dataset, eurosat
 from harness.errors import ConfigError, HarnessError, RunDiverged, RunError
 from harness.evaluate import metrics
 from harness.models import registry
@@ -98,6 +98,11 @@ def run(cfg: RunConfig, *, data=None, out: Path | str | None = None, run_id: str
     with clock("data"):
         ds = dataset.load(data)
         idx = dataset.training_indices(ds, cfg.data)
+    per_class = np.bincount(ds.labels[idx], minlength=10)
+    empty = [name for name, count in zip(eurosat.CLASSES, per_class) if count == 0]
+    if empty:  # a conditional generator would learn nothing for them, and every per-class table would be wrong
+        raise RunError(f"{ds.source}: no training images of {', '.join(empty)} ({len(empty)} of 10 classes); "
+                       "the harness trains on all ten EuroSAT classes")
     record = {
         "run_id": run_id,
         "config": config.flatten(cfg),
