@@ -33,7 +33,9 @@ def load_generator(rd: RunDir, epoch: int | None = None):
     # exactly as it sampled (recomputed statistics included).
     if epoch is None:
         group = "g_ema" if cfg.train.g_ema > 0 else "g"
-        found = checkpoint.load_first_good(rd.checkpoints, {group: generator.weights})
+        found = checkpoint.load_first_good(rd.checkpoints, {group: generator.weights},
+                                           remedy="the run's config.json does not describe the generator its "
+                                                  "checkpoints hold (was it edited?); nothing was changed")
         if found is None:
             raise RunError(f"{rd.path}: no checkpoint yet (the run has not finished an epoch)")
         counters = found[1]

@@ -52,7 +52,8 @@ _RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 def check_run_id(run_id: str) -> str:
     if not _RUN_ID.match(run_id):
-        raise RunError(f"run id {run_id!r} may hold only letters, digits, '.', '_' and '-'")
+        raise RunError(f"run id {run_id!r} may hold only ASCII letters (a-z, A-Z), digits, '.', '_' and '-', and "
+                       "must start with a letter or digit")
     return run_id
 
 

@@ -119,7 +119,7 @@ def run(cfg: RunConfig, *, data=None, out: Path | str | None = None, run_id: str
         raise RunError(f"{rd.path}: exists and is not a run folder; choose another --run-id or --out")
     rd.path.mkdir(parents=True, exist_ok=True)
     with rd.lock():
-        untrained = rd.exists() and rd.status().startswith("failed") and rd.finished_epoch() is None
+        untrained = rd.exists() and never_trained(rd)
         if rd.exists() and not resume:
             if untrained:
                 raise RunError(f"{rd.path}: a run that failed before its first epoch is here ({rd.status()}); "
@@ -131,8 +131,6 @@ def run(cfg: RunConfig, *, data=None, out: Path | str | None = None, run_id: str
             # record keeps what the failed start was.
             record["failed_start"] = {"status": rd.status(), "config_changes": config_changes(rd.read_record(),
                                                                                              record["config"])}
-            for table in (rd.metrics_path, rd.steps_path):
-                table.unlink(missing_ok=True)
             record["created"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
             record["sittings"] = [sitting(record, record["created"], 0)]
         elif rd.exists():
@@ -197,6 +195,13 @@ def run(cfg: RunConfig, *, data=None, out: Path | str | None = None, run_id: str
             logging.getLogger("harness").removeHandler(handler)
             handler.close()
     return rd
+
+
+def never_trained(rd: RunDir) -> bool:
+    """A run that failed before it recorded anything: no checkpoint file, no step, no metric row. Only such a run
+    may be started again with other settings; an unreadable checkpoint is not "nothing trained"."""
+    return (rd.status().startswith("failed") and not any(p.exists() for p in rd.checkpoints)
+            and not rd.steps_path.exists() and not rd.metrics_path.exists())
 
 
 def covers(old: dict, trained: int | None, asked: int) -> bool:

@@ -55,7 +55,8 @@ def load(path: Path, groups: dict[str, list]) -> dict[str, int]:
         with np.load(path, allow_pickle=False) as saved:
             data = {k: saved[k] for k in saved.files}  # reading checks each array's CRC
     except Exception as exc:  # BadZipFile, EOFError, OSError, ValueError: all mean "unreadable"
-        raise RunError(f"{path}: unreadable checkpoint ({type(exc).__name__}: {exc})") from None
+        # numpy's own words would advise loading the file "unsafely with allow_pickle": never the remedy here.
+        raise RunError(f"{path}: not a readable harness checkpoint ({type(exc).__name__})") from None
     pairs = []
     for group, variables in groups.items():
         stored = sorted(k for k in data if k.startswith(group + "/"))
@@ -71,9 +72,11 @@ def load(path: Path, groups: dict[str, list]) -> dict[str, int]:
     return counters
 
 
-def load_first_good(paths: list[Path], groups: dict[str, list]) -> tuple[Path, dict[str, int]] | None:
+def load_first_good(paths: list[Path], groups: dict[str, list],
+                    remedy: str = "") -> tuple[Path, dict[str, int]] | None:
     """Load the first of `paths` that exists and is sound, saying in one line why any before it was skipped.
-    None if none exists; RunError if some exist and none is usable."""
+    None if none exists; RunError if some exist and none is usable, ending with `remedy` (what the caller's
+    user can do: a resume can start over, a reader must not be told to throw a trained generator away)."""
     problems = []
     for path in paths:
         if not path.is_file():
@@ -84,6 +87,5 @@ def load_first_good(paths: list[Path], groups: dict[str, list]) -> tuple[Path, d
             problems.append(str(exc))
             log.warning("%s; trying the checkpoint before it", exc)
     if problems:
-        raise RunError(f"no usable checkpoint: {'; '.join(problems)}. Move {paths[0].parent} away to start the "
-                       "run over")
+        raise RunError(f"no usable checkpoint: {'; '.join(problems)}" + (f". {remedy}" if remedy else ""))
     return None

@@ -149,7 +149,8 @@ class Trainer:
             gan = GAN(cfg, strategy=self.strategy)
         epoch, step = 0, 0
         with clock("checkpoints"):
-            found = checkpoint.load_first_good(run.checkpoints, gan.state())
+            found = checkpoint.load_first_good(run.checkpoints, gan.state(),
+                                               remedy=f"Move {run.checkpoints_dir} away to start the run over")
         if found is not None:
             path, counters = found
             epoch, step = counters["epoch"], counters["step"]
