@@ -192,7 +192,9 @@ def test_a_run_records_its_reference_classifier_and_the_report_shows_the_domain_
     rd = runner.run(cfg, data=eurosat_path, out=tmp_path / "results")
     record = rd.read_record()
     assert record["reference_classifier"] == {"key": tiny_reference.info["key"],
+                                              "weights_digest": tiny_reference.info["weights_digest"],
                                               "test_accuracy": tiny_reference.info["test"]["accuracy"]}
+    assert len(record["reference_classifier"]["weights_digest"]) == 16
 
     report = report_build.build(tmp_path / "results", data=eurosat_path, formats=("md",))
     table = pd.read_csv(report.out / "domain-fid-per-class.csv")

@@ -91,6 +91,42 @@ def test_a_stage_imports_nothing_from_a_later_stage():
     assert not upward, "imports against the data flow:\n" + "\n".join(upward)
 
 
+def test_the_variants_package_is_imported_only_by_the_registry_and_imports_only_public_paths():
+    """The built-in variants (the top-level `variants` package) sit beside the plugins: the registry imports them
+    (its one way up, lazily, on first lookup), and they import only the public paths, config and the registry,
+    never the trainer, the evaluator or the runner."""
+    importers = sorted(name for name, path in ((_module_name(p), p) for p in PACKAGE.rglob("*.py"))
+                       if any(m == "variants" or m.startswith("variants.") for m in _all_imports(path)))
+    assert importers == ["harness.models.registry"], importers
+    allowed = ("harness.config", "harness.models.registry", "harness.registry", "harness.errors", "variants")
+    for path in sorted((PACKAGE.parent / "variants").glob("*.py")):
+        bad = sorted(m for m in _all_imports(path) if not m.startswith(allowed))
+        assert not bad, f"{path.name} imports {bad}"
+
+
+def _all_imports(path: Path) -> set[str]:
+    """Every module a file imports (harness or not), function-level imports included."""
+    out = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            out |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            out.add(node.module)
+    return {m for m in out if m.startswith(("harness", "variants"))}
+
+
+def test_every_metric_module_is_discovered():
+    """A module placed in harness/evaluate/metrics/ is imported by the registry without being listed anywhere."""
+    import pkgutil
+    import sys
+
+    from harness.evaluate import metrics
+
+    metrics.registered()
+    for module in pkgutil.iter_modules(metrics.__path__):
+        assert f"harness.evaluate.metrics.{module.name}" in sys.modules, module.name
+
+
 def test_the_documented_public_paths_import():
     from harness.cli import main  # noqa: F401  (the `harness` command's entry point in pyproject.toml)
     from harness.config import RunConfig, validate  # noqa: F401

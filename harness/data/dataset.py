@@ -87,17 +87,6 @@ def load(data: str | os.PathLike | None = None, *, use_cache: bool = True) -> Eu
     return EuroSAT(images, labels, names, digest, str(source))
 
 
-def digest_of(data: str | os.PathLike | None = None) -> str:
-    """The content digest of the archive, remembered per file (see below)."""
-    source = resolve_source(data)
-    digest = _remembered_digest(source)
-    if digest is None:
-        with eurosat.open_archive(source) as archive:
-            digest = eurosat.content_digest(archive)
-        _remember_digest(source, digest)
-    return digest
-
-
 # Hashing every image of a zip takes about 2 s, longer than loading the decoded
 # cache. For a zip file (never a folder, whose mtime does not follow its
 # files) the digest is remembered under the file's absolute path, size,

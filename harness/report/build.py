@@ -133,7 +133,7 @@ def build(results_dir: Path | str, *, variants: str | None = None, out: Path | s
         title = f"{_title(output.name)} against epoch" + (" (paper Fig. 9)" if output.published else "")
         figs += figures.metric_curve(res, fig_dir, output.name, title,
                                      f"Class mean at each evaluated epoch; band: 95% CI over seeds. {output.caption}.")
-    for x, y in _pairs():
+    for x, y in metrics.pairs():
         figs += figures.metric_scatter(res, fig_dir, x, y)
     figs += figures.augmentation_curve(res, fig_dir)
     figs += figures.training_curves(res, fig_dir)
@@ -188,16 +188,6 @@ def _family_note(res, family: tuple[str, ...], confirm_seeds: list[int] | None) 
 def _compared_outputs():
     """The registered outputs the report tables, tests against the baseline and draws (harness.evaluate.metrics)."""
     return [o for _, o in metrics.outputs().values() if o.compare]
-
-
-def _pairs():
-    """Output pairs drawn against each other (precision against recall), declared by their metric families."""
-    import importlib
-
-    out = []
-    for family in metrics.FAMILIES:
-        out += getattr(importlib.import_module(f"harness.evaluate.metrics.{family}"), "PAIRS", ())
-    return out
 
 
 def _title(name: str) -> str:

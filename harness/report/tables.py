@@ -14,11 +14,11 @@ import pandas as pd
 
 from harness.data import eurosat
 from harness.evaluate import metrics
+from harness.models.registry import BASELINE  # noqa: F401  (the variant every comparison is against)
 from harness.report import stats
 from harness.report.collect import Results, label
 from harness.runs.sequential import PRIMARY  # noqa: F401  (the family the report declares, the sweep decides)
 
-BASELINE = "paper_dcgan"
 # The confirmatory family a report's significance is declared over: the PRIMARY outputs x the variants compared with
 # the baseline, Holm over all of them at once. Every other comparison is exploratory (Holm over one metric's
 # variants).

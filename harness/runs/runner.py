@@ -11,6 +11,7 @@ import datetime as dt
 import logging
 import platform
 import traceback
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -107,7 +108,7 @@ def run(cfg: RunConfig, *, data=None, out: Path | str | None = None, run_id: str
         "run_id": run_id,
         "config": config.flatten(cfg),
         "data": {"digest": ds.digest, "source": ds.source, "n_train": int(len(idx)),
-                 "per_class": np.bincount(ds.labels[idx], minlength=10).tolist()},
+                 "per_class": per_class.tolist()},
         "versions": versions(),
         "code": provenance.code(),
         "devices": visible_devices(),
@@ -119,44 +120,12 @@ def run(cfg: RunConfig, *, data=None, out: Path | str | None = None, run_id: str
         raise RunError(f"{rd.path}: exists and is not a run folder; choose another --run-id or --out")
     rd.path.mkdir(parents=True, exist_ok=True)
     with rd.lock():
-        untrained = rd.exists() and never_trained(rd)
-        if rd.exists() and not resume:
-            if untrained:
-                raise RunError(f"{rd.path}: a run that failed before its first epoch is here ({rd.status()}); "
-                               "pass --resume to start it again with these settings, or --run-id NAME")
-            raise RunError(f"{rd.path}: run exists (status: {rd.status()}); pass --resume to continue it, "
-                           "or --run-id NAME for a new run")
-        if untrained:
-            # Nothing was trained with the old settings: a corrected configuration starts the run afresh, and the
-            # record keeps what the failed start was.
-            record["failed_start"] = {"status": rd.status(), "config_changes": config_changes(rd.read_record(),
-                                                                                             record["config"])}
-            record["created"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-            record["sittings"] = [sitting(record, record["created"], 0)]
-        elif rd.exists():
-            _check_resumable(rd, record)
-            metrics_table, _ = rd.tables()  # a damaged table is refused before the record or the status is touched
-            old = rd.read_record()
-            if rd.status() == "done" and old["config"]["train.epochs"] == cfg.train.epochs:
-                log.info("%s is already done", rd.path)
-                rd.trained = False
-                return rd
-            trained = rd.finished_epoch()  # reads the newest checkpoint of an unfinished run: once
-            if covers(old, trained, cfg.train.epochs):
-                log.info("%s has trained %d epochs (of %d planned), more than the %d asked: left as it is", rd.path,
-                         trained, old["config"]["train.epochs"], cfg.train.epochs)
-                rd.trained = False
-                return rd
-            record["created"] = old.get("created")
-            record["resumed"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-            record["sittings"] = recorded_sittings(old) + [sitting(record, record["resumed"], trained)]
-            if "reference_classifier" in old:  # the rows before the resume came from it
-                record["reference_classifier"] = old["reference_classifier"]
-            elif (metrics_table["metric"] == "domain_fid").any():  # rows from a harness that did not record it
-                record["reference_classifier"] = {"key": None, "unrecorded": True, "test_accuracy": None}
-        else:
-            record["created"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-            record["sittings"] = [sitting(record, record["created"], 0)]
+        plan = plan_start(rd, record, cfg, resume=resume)
+        if plan.action == "finished":
+            log.info("%s", plan.reason)
+            rd.trained = False
+            return rd
+        record = plan.record
         rd.write_record(record)
         rd.set_status("running")
         handler = _file_log(rd)
@@ -195,6 +164,53 @@ def run(cfg: RunConfig, *, data=None, out: Path | str | None = None, run_id: str
             logging.getLogger("harness").removeHandler(handler)
             handler.close()
     return rd
+
+
+@dataclass
+class StartPlan:
+    """What run() does with its folder, decided before anything is written: start a new run, start again a run
+    that failed before recording anything, resume one, or leave a finished one as it is."""
+    action: str  # "new" | "restart" | "resume" | "finished"
+    record: dict  # the record to write (new, restart, resume)
+    reason: str = ""  # why a finished run is left as it is
+
+
+def plan_start(rd: RunDir, record: dict, cfg: RunConfig, *, resume: bool) -> StartPlan:
+    """The resume policy, as a function of the folder's state and the request: it reads the folder (record,
+    status, tables, checkpoints) and raises the one-line RunError a refused request gets; it writes nothing."""
+    now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    if not rd.exists():
+        return StartPlan("new", {**record, "created": now, "sittings": [sitting(record, now, 0)]})
+    untrained = never_trained(rd)
+    if not resume:
+        if untrained:
+            raise RunError(f"{rd.path}: a run that failed before its first epoch is here ({rd.status()}); "
+                           "pass --resume to start it again with these settings, or --run-id NAME")
+        raise RunError(f"{rd.path}: run exists (status: {rd.status()}); pass --resume to continue it, "
+                       "or --run-id NAME for a new run")
+    if untrained:
+        # Nothing was trained with the old settings: a corrected configuration starts the run afresh, and the
+        # record keeps what the failed start was.
+        failed = {"status": rd.status(), "config_changes": config_changes(rd.read_record(), record["config"])}
+        return StartPlan("restart", {**record, "failed_start": failed, "created": now,
+                                     "sittings": [sitting(record, now, 0)]})
+    _check_resumable(rd, record)
+    metrics_table, _ = rd.tables()  # a damaged table is refused before the record or the status is touched
+    old = rd.read_record()
+    if rd.status() == "done" and old["config"]["train.epochs"] == cfg.train.epochs:
+        return StartPlan("finished", old, f"{rd.path} is already done")
+    trained = rd.finished_epoch()  # reads the newest checkpoint of an unfinished run: once
+    if covers(old, trained, cfg.train.epochs):
+        return StartPlan("finished", old, f"{rd.path} has trained {trained} epochs (of "
+                         f"{old['config']['train.epochs']} planned), more than the {cfg.train.epochs} asked: left "
+                         "as it is")
+    out = {**record, "created": old.get("created"), "resumed": now,
+           "sittings": recorded_sittings(old) + [sitting(record, now, trained)]}
+    if "reference_classifier" in old:  # the rows before the resume came from it
+        out["reference_classifier"] = old["reference_classifier"]
+    elif (metrics_table["metric"] == "domain_fid").any():  # rows from a harness that did not record it
+        out["reference_classifier"] = {"key": None, "unrecorded": True, "test_accuracy": None}
+    return StartPlan("resume", out)
 
 
 def never_trained(rd: RunDir) -> bool:

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from harness.config import RESIZES
 from harness.evaluate.fid import weights as weights_mod
 
-RESIZES = ("tf1-bilinear", "clean")
-# The cache-key name of each protocol (tf1-bilinear's is the one cached features have always carried).
+# The cache-key name of each protocol in harness.config.RESIZES (tf1-bilinear's is the one cached features have
+# always carried).
 RESIZE_KEYS = {"tf1-bilinear": "tf1-bilinear-299", "clean": "clean-pil-bicubic-float32-299"}
-RESIZE_MODE = RESIZE_KEYS["tf1-bilinear"]
+assert set(RESIZE_KEYS) == set(RESIZES)
 
 
 def clean_resize(images: np.ndarray, size: int = 299) -> np.ndarray:

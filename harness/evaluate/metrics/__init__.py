@@ -20,8 +20,9 @@ harness needs to know, so nothing else names a metric:
 - `settings`: the eval.* keys its value depends on, recorded in each row's
   `settings` column (e.g. "k=5"), so rows with different settings never mix.
 
-Registering is importing: the families listed in FAMILIES are imported on
-first use of the registry.
+Registering is importing: every module of this package is imported on first
+use of the registry (FAMILIES sets the built-in families' order), so a new
+family is one new module and nothing else.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ class Output:
     published: dict | None = None  # values the 2022 study published, shown beside ours
     label: str = ""  # how logs and report titles name it (default: the name)
     summary: bool = False  # a column of the report's one-row-per-variant domain summary (class mean, or "all")
+    plotted_against: str = ""  # another output the report draws this one against (precision against recall)
 
     @property
     def title(self) -> str:
@@ -120,11 +122,16 @@ def check_config(cfg):
 
 
 def _load() -> None:
+    """Import every module of this package: a new metric family registers by being here, named nowhere else.
+    FAMILIES only orders the built-in ones (the report's order); the others follow by name."""
     global _loaded
     if not _loaded:
         _loaded = True
-        for family in FAMILIES:
-            importlib.import_module(f"harness.evaluate.metrics.{family}")
+        import pkgutil
+
+        found = sorted(m.name for m in pkgutil.iter_modules(__path__))
+        for module in list(FAMILIES) + [m for m in found if m not in FAMILIES]:
+            importlib.import_module(f"harness.evaluate.metrics.{module}")
 
 
 def registered() -> dict[str, Metric]:
@@ -139,6 +146,11 @@ def registered() -> dict[str, Metric]:
         return families.index(module) if module in families else len(families)
 
     return dict(sorted(_REGISTRY.items(), key=family_rank))  # sorted() is stable: registration order within
+
+
+def pairs() -> list[tuple[str, str]]:
+    """(x, y) output pairs the report draws against each other, as the outputs declare them (plotted_against)."""
+    return [(o.plotted_against, o.name) for m in registered().values() for o in m.outputs if o.plotted_against]
 
 
 def get(name: str) -> Metric:

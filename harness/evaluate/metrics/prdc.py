@@ -20,8 +20,6 @@ CAPTIONS = {
     "density": "real k-NN balls holding each generated image, over k (about 1 when the distributions match)",
     "coverage": "share of real images whose k-NN ball holds a generated image (diversity; higher is better)",
 }
-# Pairs the report plots against each other (x, y), per space.
-PAIRS = (("recall", "precision"), ("domain_recall", "domain_precision"))
 
 
 def _register(space: str, prefix: str, cheap: bool, groups: tuple[str, ...]) -> None:
@@ -38,7 +36,8 @@ def _register(space: str, prefix: str, cheap: bool, groups: tuple[str, ...]) -> 
         register(name, space=space, settings=settings, cheap=cheap, groups=groups,
                  outputs=[Output(name, "" if part == "density" else "higher", 3,
                                  f"{part.capitalize()} on {where} features: {CAPTIONS[part]}",
-                                 compare=part in ("precision", "recall"))])(compute)
+                                 compare=part in ("precision", "recall"),
+                                 plotted_against=prefix + "recall" if part == "precision" else "")])(compute)
 
 
 _register("inception", "", cheap=False, groups=("prdc",))
