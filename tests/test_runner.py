@@ -356,7 +356,8 @@ def test_corrupt_newest_checkpoint_resumes_from_the_previous_one_exactly(referen
     rd.last_checkpoint.write_bytes(data[: len(data) // 2])  # truncated, as by a full disk
     with caplog.at_level("WARNING", logger="harness"):
         runner.run(smoke(), data=eurosat_path, out=tmp_path, run_id="corrupt", resume=True)
-    assert "last.npz: not a readable harness checkpoint" in caplog.text and "trying the checkpoint before it" in caplog.text
+    assert "last.npz: not a readable harness checkpoint" in caplog.text
+    assert "trying the checkpoint before it" in caplog.text
     assert rd.status() == "done"
     assert_same_state(reference, rd)
 
@@ -366,8 +367,9 @@ def test_no_usable_checkpoint_is_one_error_and_nothing_is_lost(eurosat_path, tmp
     for path in rd.checkpoints:
         path.write_bytes(b"not a zip")
     steps_before = rd.steps_path.read_bytes()
-    with pytest.raises(RunError, match=r"no usable checkpoint: .*last.npz: not a readable harness checkpoint.*previous.npz: "
-                                       r"not a readable harness checkpoint.*Move .*checkpoints away to start the run over"):
+    with pytest.raises(RunError, match=r"no usable checkpoint: .*last.npz: not a readable harness checkpoint.*"
+                                       r"previous.npz: not a readable harness checkpoint.*Move .*checkpoints away "
+                                       r"to start the run over"):
         runner.run(smoke(), data=eurosat_path, out=tmp_path, run_id="broken", resume=True)
     assert rd.steps_path.read_bytes() == steps_before  # the tables were not truncated
     assert all(p.read_bytes() == b"not a zip" for p in rd.checkpoints)

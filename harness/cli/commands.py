@@ -182,10 +182,10 @@ def cmd_report(args) -> int:
     if args.out:
         paths.check_output_folder(args.out)
     formats = tuple(f.strip() for f in args.format.split(",") if f.strip())
+    family = {"family": tuple(f.strip() for f in args.family.split(","))} if args.family is not None else {}
+    confirm = config.seed_list(args.confirm_seeds, "--confirm-seeds") if args.confirm_seeds else None
     report = build(results, variants=args.variants, out=args.out, formats=formats, data=args.data,
-                   floor=not args.no_floor, strict=args.strict,
-                   **({"family": tuple(f.strip() for f in args.family.split(","))} if args.family is not None else {}),
-                   confirm_seeds=config.seed_list(args.confirm_seeds, "--confirm-seeds") if args.confirm_seeds else None)
+                   floor=not args.no_floor, strict=args.strict, confirm_seeds=confirm, **family)
     if report.terminal:
         print(report.terminal)
     for note in report.notes:

@@ -106,8 +106,8 @@ class RunDir:
         except UnicodeDecodeError:
             raise DamagedTable(f"{self.config_path}: damaged record (not UTF-8 text)") from None
         except json.JSONDecodeError as exc:
-            raise DamagedTable(f"{self.config_path}: not valid JSON ({exc.msg}: line {exc.lineno}, column {exc.colno}); a cut or "
-                               "edited record is never read") from None
+            raise DamagedTable(f"{self.config_path}: not valid JSON ({exc.msg}: line {exc.lineno}, column "
+                               f"{exc.colno}); a cut or edited record is never read") from None
         if not (isinstance(record, dict) and {"run_id", "config", "data"} <= set(record)
                 and isinstance(record["config"], dict) and isinstance(record["data"], dict)):
             raise RunError(f"{self.config_path}: not a harness run record (needs run_id, config and data)")
