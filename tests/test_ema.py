@@ -78,11 +78,10 @@ def test_generate_export_and_snapshots_use_the_average(eurosat_path, tmp_path):
     # harness generate samples the average: the same images as the exported model gives for its latents.
     [npz] = generate(rd.path, classes=["Forest"], n=3, out=tmp_path / "out", fmt="npz")
     from harness import images
-
-    rng = np.random.default_rng([0, streams.GENERATE_LATENTS])
-    noise = rng.standard_normal((3, cfg.model.g.noise_dim)).astype(np.float32)
     from harness.data import eurosat
 
+    rng = np.random.default_rng([0, streams.GENERATE_LATENTS, eurosat.CLASSES.index("Forest")])  # per class
+    noise = rng.standard_normal((3, cfg.model.g.noise_dim)).astype(np.float32)
     expected = images.sample_uint8(exported, noise, np.full(3, eurosat.CLASSES.index("Forest"), np.int32))
     with np.load(npz) as z:
         np.testing.assert_array_equal(z["images"], expected)
