@@ -136,3 +136,38 @@ def test_exported_generator_is_plain_keras_with_the_same_weights():
     for training in (False, True):
         np.testing.assert_allclose(np.asarray(plain([noise, labels], training=training)),
                                    np.asarray(g([noise, labels], training=training)), rtol=1e-5, atol=1e-5)
+
+
+def test_fused_batch_norm_in_bfloat16_computes_what_keras_computes():
+    """Under mixed_bfloat16 the fused kernel reads and writes bfloat16 with float32 statistics, as Keras does after
+    its casts: the same output and input gradient to the bit here, the rest to float32 rounding."""
+    import keras
+    import tensorflow as tf
+
+    from harness.models.networks import FusedBatchNormalization
+
+    before = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        rng = np.random.default_rng(0)
+        x = tf.cast(tf.constant(rng.normal(0.5, 2.0, (16, 8, 8, 6)).astype(np.float32)), tf.bfloat16)
+        layers = [kind(momentum=0.9, epsilon=1e-5) for kind in (keras.layers.BatchNormalization,
+                                                               FusedBatchNormalization)]
+        for layer in layers:
+            layer.build(x.shape)
+        layers[1].set_weights(layers[0].get_weights())
+        results = []
+        for layer in layers:
+            with tf.GradientTape() as tape:
+                tape.watch(x)
+                y = layer(x, training=True)
+                loss = tf.reduce_sum(tf.sin(tf.cast(y, tf.float32)))
+            assert y.dtype == tf.bfloat16
+            results.append([y, *tape.gradient(loss, [x, layer.gamma, layer.beta]), layer.moving_mean,
+                            layer.moving_variance])
+    finally:
+        keras.mixed_precision.set_global_policy(before)
+    for name, plain, fused in zip(["output", "d/dx", "d/dgamma", "d/dbeta", "moving mean", "moving variance"],
+                                  *results):
+        plain, fused = (np.asarray(tf.cast(v, tf.float32)) for v in (plain, fused))
+        np.testing.assert_allclose(fused, plain, rtol=1e-5, atol=1e-5 * np.abs(plain).max(), err_msg=name)
