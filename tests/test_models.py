@@ -92,33 +92,65 @@ def test_exported_generator_loads_without_harness(tmp_path):
     assert out.stdout.strip().endswith("ok")
 
 
-def test_fused_batch_norm_computes_what_keras_batch_norm_computes():
-    """The fused kernel is a faster formulation, not another computation: the same output, gradients and moving
-    statistics as Keras's BatchNormalization with the same weights, up to float rounding."""
+def _batch_norm_pair(x, weights=None) -> list[list]:
+    """[output, d/dx, d/dgamma, d/dbeta, moving mean, moving variance, inference output] of Keras's
+    BatchNormalization and of the fused layer, with the same weights, on the same input."""
     import keras
     import tensorflow as tf
 
     from harness.models.networks import FusedBatchNormalization
 
-    rng = np.random.default_rng(0)
-    x = tf.constant(rng.normal(0.5, 2.0, (16, 8, 8, 6)).astype(np.float32))
     layers = [kind(momentum=0.9, epsilon=1e-5) for kind in (keras.layers.BatchNormalization, FusedBatchNormalization)]
     for layer in layers:
         layer.build(x.shape)
-    layers[0].set_weights([rng.normal(1, 0.1, 6).astype(np.float32), rng.normal(0, 0.1, 6).astype(np.float32),
-                           rng.normal(0, 0.1, 6).astype(np.float32), rng.uniform(0.5, 2, 6).astype(np.float32)])
+    if weights is not None:
+        layers[0].set_weights(weights)
     layers[1].set_weights(layers[0].get_weights())
     results = []
     for layer in layers:
         with tf.GradientTape() as tape:
             tape.watch(x)
             y = layer(x, training=True)
-            loss = tf.reduce_sum(tf.sin(y))
-        grads = tape.gradient(loss, [x, layer.gamma, layer.beta])
-        results.append([y, *grads, layer.moving_mean, layer.moving_variance, layer(x, training=False)])
-    for name, plain, fused in zip(["output", "d/dx", "d/dgamma", "d/dbeta", "moving mean", "moving variance",
-                                   "inference output"], *results):
+            loss = tf.reduce_sum(tf.sin(tf.cast(y, tf.float32)))
+        assert y.dtype == x.dtype
+        results.append([y, *tape.gradient(loss, [x, layer.gamma, layer.beta]), layer.moving_mean,
+                        layer.moving_variance, layer(x, training=False)])
+    return results
+
+
+NAMES = ["output", "d/dx", "d/dgamma", "d/dbeta", "moving mean", "moving variance", "inference output"]
+
+
+def test_fused_batch_norm_computes_what_keras_batch_norm_computes():
+    """The fused kernel is a faster formulation, not another computation: the same output, gradients and moving
+    statistics as Keras's BatchNormalization with the same weights, up to float rounding."""
+    import tensorflow as tf
+
+    rng = np.random.default_rng(0)
+    x = tf.constant(rng.normal(0.5, 2.0, (16, 8, 8, 6)).astype(np.float32))
+    weights = [rng.normal(1, 0.1, 6).astype(np.float32), rng.normal(0, 0.1, 6).astype(np.float32),
+               rng.normal(0, 0.1, 6).astype(np.float32), rng.uniform(0.5, 2, 6).astype(np.float32)]
+    for name, plain, fused in zip(NAMES, *_batch_norm_pair(x, weights)):
         np.testing.assert_allclose(np.asarray(fused), np.asarray(plain), rtol=2e-5, atol=2e-5, err_msg=name)
+
+
+def test_fused_batch_norm_in_bfloat16_computes_what_keras_computes():
+    """Under mixed_bfloat16 the fused kernel reads and writes bfloat16 with float32 statistics, as Keras does after
+    its casts: the same output and input gradient to the bit here, the rest to float32 rounding."""
+    import keras
+    import tensorflow as tf
+
+    before = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        rng = np.random.default_rng(0)
+        x = tf.cast(tf.constant(rng.normal(0.5, 2.0, (16, 8, 8, 6)).astype(np.float32)), tf.bfloat16)
+        results = _batch_norm_pair(x)
+    finally:
+        keras.mixed_precision.set_global_policy(before)
+    for name, plain, fused in zip(NAMES, *results):
+        plain, fused = (np.asarray(tf.cast(v, tf.float32)) for v in (plain, fused))
+        np.testing.assert_allclose(fused, plain, rtol=1e-5, atol=1e-5 * np.abs(plain).max(), err_msg=name)
 
 
 def test_exported_generator_is_plain_keras_with_the_same_weights():
@@ -136,38 +168,3 @@ def test_exported_generator_is_plain_keras_with_the_same_weights():
     for training in (False, True):
         np.testing.assert_allclose(np.asarray(plain([noise, labels], training=training)),
                                    np.asarray(g([noise, labels], training=training)), rtol=1e-5, atol=1e-5)
-
-
-def test_fused_batch_norm_in_bfloat16_computes_what_keras_computes():
-    """Under mixed_bfloat16 the fused kernel reads and writes bfloat16 with float32 statistics, as Keras does after
-    its casts: the same output and input gradient to the bit here, the rest to float32 rounding."""
-    import keras
-    import tensorflow as tf
-
-    from harness.models.networks import FusedBatchNormalization
-
-    before = keras.mixed_precision.global_policy()
-    keras.mixed_precision.set_global_policy("mixed_bfloat16")
-    try:
-        rng = np.random.default_rng(0)
-        x = tf.cast(tf.constant(rng.normal(0.5, 2.0, (16, 8, 8, 6)).astype(np.float32)), tf.bfloat16)
-        layers = [kind(momentum=0.9, epsilon=1e-5) for kind in (keras.layers.BatchNormalization,
-                                                               FusedBatchNormalization)]
-        for layer in layers:
-            layer.build(x.shape)
-        layers[1].set_weights(layers[0].get_weights())
-        results = []
-        for layer in layers:
-            with tf.GradientTape() as tape:
-                tape.watch(x)
-                y = layer(x, training=True)
-                loss = tf.reduce_sum(tf.sin(tf.cast(y, tf.float32)))
-            assert y.dtype == tf.bfloat16
-            results.append([y, *tape.gradient(loss, [x, layer.gamma, layer.beta]), layer.moving_mean,
-                            layer.moving_variance])
-    finally:
-        keras.mixed_precision.set_global_policy(before)
-    for name, plain, fused in zip(["output", "d/dx", "d/dgamma", "d/dbeta", "moving mean", "moving variance"],
-                                  *results):
-        plain, fused = (np.asarray(tf.cast(v, tf.float32)) for v in (plain, fused))
-        np.testing.assert_allclose(fused, plain, rtol=1e-5, atol=1e-5 * np.abs(plain).max(), err_msg=name)
