@@ -242,3 +242,14 @@ def test_ctrl_c_at_any_moment_of_a_start_is_one_line(tmp_path, eurosat_path, del
     assert proc.returncode == 130, err[-2000:]
     assert err.strip().splitlines()[-1] == "harness: interrupted" and "Traceback" not in err
     assert "oneDNN custom operations" not in err
+
+
+def test_a_width_beyond_memory_is_one_line_and_the_corrected_run_resumes(tmp_path, eurosat_path):
+    env = {"HARNESS_EUROSAT": str(eurosat_path)}
+    huge = harness("run", "--variant", "paper_dcgan", "--profile", "smoke", "--set", "model.width=1e9", "--out",
+                   str(tmp_path), env=env)
+    assert_one_line_error(huge, "out of memory training paper_dcgan at model.width=1e+09", "--resume starts it again")
+    fixed = harness("run", "--variant", "paper_dcgan", "--profile", "smoke", "--epochs", "1", "--out", str(tmp_path),
+                    "--resume", "--no-progress", env=env)
+    assert fixed.returncode == 0, fixed.stderr[-2000:]
+    assert (tmp_path / "paper_dcgan-smoke-s0" / "status").read_text().strip() == "done"

@@ -158,6 +158,12 @@ def run(cfg: RunConfig, *, data=None, out: Path | str | None = None, run_id: str
             # The traceback goes to log.txt only; the console gets one line.
             handler.stream.write(traceback.format_exc())
             handler.flush()
+            if type(exc).__name__ in ("ResourceExhaustedError", "MemoryError"):  # a setting, not a bug
+                rd.set_status("failed: out of memory")
+                raise RunError(f"out of memory training {cfg.variant} at model.width={cfg.model.width:g}, "
+                               f"train.batch_size={cfg.train.batch_size}: choose a smaller width or batch (the "
+                               f"traceback is in {rd.log_path}; --resume starts it again with the new "
+                               "settings)") from None
             rd.set_status(f"failed: {type(exc).__name__}: {exc}")
             raise
         finally:
