@@ -155,6 +155,18 @@ def test_harness_eval_and_fid_commands(run_with_eval, eurosat_path, tmp_path):
     assert said.returncode == 0, said.stderr[-2000:]
     assert "6 images from 2 folders, pooled as one set" in said.stderr and "images are 32x32" in said.stderr
     assert "the two sets' images differ in size (32x32 against 64x64)" in said.stderr
+    # Precomputed statistics (pytorch-fid's mu, sigma) as one side: the same FID as from the images.
+    from harness.evaluate.fid import distances
+    from harness.evaluate.fid.extractor import InceptionFeatures
+
+    mu, sigma = distances.mean_cov(InceptionFeatures()(ds.images[:6]))
+    np.savez(tmp_path / "stats.npz", mu=mu, sigma=sigma)
+    from_images = json.loads(harness("fid", str(a), str(b), "--json").stdout)["fid"]
+    from_stats = harness("fid", str(tmp_path / "stats.npz"), str(b), "--json")
+    assert from_stats.returncode == 0, from_stats.stderr[-2000:]
+    assert json.loads(from_stats.stdout)["fid"] == pytest.approx(from_images, rel=1e-5)
+    only_fid = harness("fid", str(tmp_path / "stats.npz"), str(b), "--metrics", "fid,kid")
+    assert only_fid.returncode == 2 and "allows FID only" in only_fid.stderr
     bad = harness("fid", str(a), str(tmp_path / "missing"))
     assert bad.returncode == 2 and "missing: no such file or folder" in bad.stderr and "Traceback" not in bad.stderr
 

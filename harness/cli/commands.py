@@ -361,6 +361,9 @@ def cmd_fid(args) -> int:
     if args.batch < 1:
         raise HarnessError(f"--batch {args.batch}: must be at least 1")
     uses_k = [m for m in names if "eval.k" in available[m].settings]
+    statistics = [imagesets.load_statistics(p) for p in (args.set_a, args.set_b)]
+    if any(statistics):
+        return _fid_from_statistics(args, names, statistics)
     sets = [imagesets.load(p) for p in (args.set_a, args.set_b)]
     for path, images in zip((args.set_a, args.set_b), sets):
         for note in imagesets.describe(path, images):
@@ -392,6 +395,32 @@ def cmd_fid(args) -> int:
     for name, value in values.items():
         text = f"undefined ({undefined[name]})" if name in undefined else f"{value:.6f}{details.get(name, '')}"
         print(f"{name}: {text}")
+    return 0
+
+
+def _fid_from_statistics(args, names: list[str], statistics: list) -> int:
+    """FID where one side (or both) is precomputed Inception statistics (mu, sigma), as pytorch-fid and clean-fid
+    accept: the other side's images give theirs. Only FID can be computed from statistics."""
+    import json
+
+    from harness.evaluate.fid import distances, imagesets
+    from harness.evaluate.fid.extractor import InceptionFeatures
+
+    if names != ["fid"]:
+        raise HarnessError(f"--metrics {','.join(names)}: a set given as statistics (mu, sigma) allows FID only; "
+                           "KID and precision/recall need the images' features")
+    sides = []
+    for path, stats in zip((args.set_a, args.set_b), statistics):
+        if stats is None:
+            images = imagesets.load(path)
+            for note in imagesets.describe(path, images):
+                log.warning("%s", note)
+            stats = distances.mean_cov(InceptionFeatures(batch_size=args.batch, resize=args.resize)(images))
+        sides.append(stats)
+    if sides[0][0].shape != sides[1][0].shape:
+        raise HarnessError(f"the two sets' statistics have {len(sides[0][0])} and {len(sides[1][0])} features")
+    value, _ = distances.frechet_distance(*sides[0], *sides[1], method=args.sqrt)
+    print(json.dumps({"fid": value}) if args.json else f"fid: {value:.6f}  (from statistics)")
     return 0
 
 

@@ -32,6 +32,25 @@ def _decode(name: str, data: bytes) -> np.ndarray:
         raise HarnessError(f"{name}: does not decode as an image ({type(exc).__name__})") from None
 
 
+def load_statistics(path: Path | str) -> tuple[np.ndarray, np.ndarray] | None:
+    """(mu, sigma) when `path` is an .npz of precomputed Inception statistics (pytorch-fid's and clean-fid's
+    format: arrays `mu` (2048,) and `sigma` (2048, 2048)), else None. A set given this way allows FID only."""
+    path = Path(path)
+    if path.suffix != ".npz" or not path.is_file():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            if not {"mu", "sigma"} <= set(data.files):
+                return None
+            mu, sigma = np.asarray(data["mu"], np.float64), np.asarray(data["sigma"], np.float64)
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile):
+        return None  # load() names what is wrong with it
+    if mu.ndim != 1 or sigma.shape != (len(mu), len(mu)):
+        raise HarnessError(f"{path}: statistics of the wrong shape (mu {mu.shape}, sigma {sigma.shape}); expected "
+                           "mu (d,) and sigma (d, d)")
+    return mu, sigma
+
+
 def describe(path: Path | str, images: np.ndarray) -> list[str]:
     """What a user should know about a set before trusting a distance on it: its size if not EuroSAT's 64x64, and
     whether a folder pooled several subfolders into one set."""
