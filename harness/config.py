@@ -90,7 +90,7 @@ class TrainConfig:
     g_ema: float = 0.0  # decay of the generator's weight average used for sampling (0: off); harness.train.ema
     g_ema_rampup: bool = True  # decay min(g_ema, (1 + t) / (10 + t)) after t updates
     g_ema_bn: str = "average"  # the average's batch-norm statistics: averaged, or recomputed for its weights
-    r1_gamma: float = 0.0  # weight of the R1 penalty on real images (0: off); harness.train.objectives.r1
+    r1_gamma: float = 0.0  # weight of the R1 penalty on real images (0: off); harness.train.penalty
     r2_gamma: float = 0.0  # weight of the same penalty on generated images (0: off); R3GAN pairs it with R1
     r1_every: int = 1  # lazy R1 (and R2): every k-th D step, weighted by k
 

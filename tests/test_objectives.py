@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from harness.train import objectives
-from harness.train.objectives.r1 import R1
+from harness.train.penalty import GradientPenalty
 
 
 def _quadratic_discriminator(a: np.ndarray, b: np.ndarray):
@@ -36,7 +36,7 @@ def test_r1_equals_the_hand_computed_gradient_norm():
     y = np.array([0, 1, 2, 1, 0], np.int32)
     D = _quadratic_discriminator(a, b)
     by_hand = np.mean(np.sum((2 * a * x.reshape(5, -1)) ** 2, axis=1))
-    logits, penalty = R1(gamma=10.0).logits_and_penalty(D, tf.constant(x), tf.constant(y))
+    logits, penalty = GradientPenalty(gamma=10.0).logits_and_penalty(D, tf.constant(x), tf.constant(y))
     assert float(penalty) == pytest.approx(0.5 * 10.0 * by_hand, rel=1e-5)
     expected_logits = (a * x.reshape(5, -1) ** 2).sum(1) + b[y]
     np.testing.assert_allclose(np.asarray(logits).ravel(), expected_logits, rtol=1e-5)
@@ -50,8 +50,8 @@ def test_lazy_r1_is_weighted_by_its_interval_and_due_every_kth_step():
     x = tf.constant(rng.uniform(-1, 1, (4, 2, 2, 3)).astype(np.float32))
     y = tf.constant([0, 1, 2, 0], tf.int32)
     D = _quadratic_discriminator(a, b)
-    every_step = float(R1(1.0).logits_and_penalty(D, x, y)[1])
-    lazy = R1(1.0, every=4)
+    every_step = float(GradientPenalty(1.0).logits_and_penalty(D, x, y)[1])
+    lazy = GradientPenalty(1.0, every=4)
     assert float(lazy.logits_and_penalty(D, x, y)[1]) == pytest.approx(4 * every_step, rel=1e-6)
     assert [lazy.due(step) for step in range(9)] == [True, False, False, False, True, False, False, False, True]
 
@@ -65,7 +65,7 @@ def test_r1_gradient_reaches_the_discriminator_weights():
     x = tf.constant(rng.uniform(-1, 1, (4, 2, 2, 3)).astype(np.float32))
     y = tf.constant([0, 1, 2, 0], tf.int32)
     with tf.GradientTape() as tape:
-        _, penalty = R1(1.0).logits_and_penalty(D, x, y)
+        _, penalty = GradientPenalty(1.0).logits_and_penalty(D, x, y)
     grads = tape.gradient(penalty, D.trainable_variables)
     kernel = [g for g, v in zip(grads, D.trainable_variables) if v.shape == (12, 1)][0]
     # penalty = 1/2 mean_n sum_i (2 a_i x_ni)^2, so d/da_i = mean_n 4 a_i x_ni^2
@@ -116,11 +116,11 @@ def test_r2_is_the_penalty_on_generated_images_by_hand():
     fake = rng.uniform(-1, 1, (6, 2, 2, 3)).astype(np.float32)
     y = np.array([2, 1, 0, 0, 1, 2], np.int32)
     D = _quadratic_discriminator(a, b)
-    both = R1(gamma=10.0, r2_gamma=0.5)
+    both = GradientPenalty(gamma=10.0, r2_gamma=0.5)
     _, penalty = both.logits_and_penalty(D, tf.constant(fake), tf.constant(y), both.r2_gamma)
     by_hand = 0.5 * 0.5 * np.mean(np.sum((2 * a * fake.reshape(6, -1)) ** 2, axis=1))
     assert float(penalty) == pytest.approx(by_hand, rel=1e-5)
-    lazy = R1(gamma=0.0, every=3, r2_gamma=0.5)
+    lazy = GradientPenalty(gamma=0.0, every=3, r2_gamma=0.5)
     assert float(lazy.logits_and_penalty(D, tf.constant(fake), tf.constant(y), lazy.r2_gamma)[1]) == \
         pytest.approx(3 * by_hand, rel=1e-5)
 
@@ -147,7 +147,7 @@ def test_the_step_adds_r2_to_what_d_minimises(gammas):
     noise = tf.random.stateless_normal([4, 2], seed=tf.constant([step_seed, 0], tf.int64)).numpy()
     fake = np.asarray(G([noise, y], training=True))  # the D update's fakes, drawn as the step draws them
     parts = StepParts(G, D, keras.optimizers.SGD(lr), keras.optimizers.SGD(lr), objectives.get("relativistic"),
-                      regulariser=R1(r1_gamma, 1, r2_gamma) if r1_gamma or r2_gamma else None)
+                      regulariser=GradientPenalty(r1_gamma, 1, r2_gamma) if r1_gamma or r2_gamma else None)
     step = build_train_step(parts, strategy=tf.distribute.get_strategy(), batch=4, noise_dim=2, seed=step_seed)
     step(tf.constant(x), tf.constant(y), tf.constant(0, tf.int64))
     xr, xf = x.reshape(4, -1), fake.reshape(4, -1)

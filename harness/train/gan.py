@@ -37,7 +37,7 @@ class GAN:
             StandingStatistics,
             recomputes_statistics,
         )
-        from harness.train.objectives.r1 import R1
+        from harness.train.penalty import GradientPenalty
         from harness.train.step import StepParts, build_train_step
 
         self.cfg = cfg
@@ -65,7 +65,7 @@ class GAN:
             with dtype_policy(self.precision):
                 self.standing = StandingStatistics(self.ema.model, build_generator(cfg.model, seed=cfg.seed), cfg)
         parts = StepParts(self.generator, self.discriminator, self.g_opt, self.d_opt, objectives.get(t.loss),
-                          regulariser=R1(t.r1_gamma, t.r1_every, t.r2_gamma) if t.r1_gamma or t.r2_gamma else None,
+                          regulariser=GradientPenalty(t.r1_gamma, t.r1_every, t.r2_gamma) if t.r1_gamma or t.r2_gamma else None,
                           augment=t.augment, ema=self.ema, mixed=mixed)
         self.train_step = build_train_step(parts, strategy=self.strategy, batch=t.batch_size,
                                            noise_dim=cfg.model.g.noise_dim, seed=cfg.seed)

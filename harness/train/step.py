@@ -33,7 +33,7 @@ class StepParts:
     g_opt: Any
     d_opt: Any
     objective: Any  # harness.train.objectives.Objective
-    regulariser: Any = None  # harness.train.objectives.r1.R1 (R1 and R2), or None
+    regulariser: Any = None  # harness.train.penalty.GradientPenalty (R1 and R2), or None
     augment: str = "none"  # train.augment
     ema: Any = None  # harness.train.ema.GeneratorEMA, or None
     mixed: bool = False  # float16 compute: the optimizers are LossScaleOptimizers

@@ -5,7 +5,7 @@ loss, both on raw logits. A new objective is one small module (in this
 package, or a plugin's) that subclasses `Objective` and registers itself with
 `@register_objective`; the registry is the one list of the names `train.loss`
 accepts (`check_config`). Regularisers of D (R1, R2) live in
-`harness.train.objectives.r1` and are added by the step builder, so every
+`harness.train.penalty` and are added by the step builder, so every
 objective can take them.
 """
 

@@ -1,4 +1,5 @@
-"""The R1 penalty on real images (Mescheder et al. 2018, "Which training methods for GANs do actually converge?").
+"""D's gradient penalty: R1 on real images and R2 on generated ones. A regulariser of D, not an objective: any
+objective (harness.train.objectives) takes it. R1 is the penalty on real images (Mescheder et al. 2018, "Which training methods for GANs do actually converge?").
 
 R1 = gamma / 2 * E_x[ ||grad_x D(x, y)||^2 ] over real images x (as D sees
 them, after any augmentation) with their labels y. It penalises D's slope on
@@ -24,7 +25,7 @@ from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
-class R1:
+class GradientPenalty:
     gamma: float  # on real images (R1)
     every: int = 1
     r2_gamma: float = 0.0  # the same penalty on generated images, as D sees them (R2; R3GAN uses both)
