@@ -237,7 +237,8 @@ def _fid_parser(sub) -> None:
 
     fid = _command(sub, "fid", "FID, KID, precision, recall, density, coverage between two image sets (folders, "
                    "zips or .npz of uint8 arrays; for FID, either side may be an .npz of precomputed Inception "
-                   "statistics mu and sigma, as pytorch-fid writes)", "harness fid real/ generated.npz --metrics fid,kid")
+                   "statistics mu and sigma, as pytorch-fid writes)",
+                   "harness fid real/ generated.npz --metrics fid,kid")
     fid.add_argument("set_a", metavar="REAL", help="the real (reference) set")
     fid.add_argument("set_b", metavar="FAKE", help="the generated set (precision: the share of FAKE inside REAL's "
                      "manifold)")

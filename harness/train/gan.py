@@ -64,8 +64,9 @@ class GAN:
             # Sampling only, outside the strategy: its statistics come from plain training-mode calls.
             with dtype_policy(self.precision):
                 self.standing = StandingStatistics(self.ema.model, build_generator(cfg.model, seed=cfg.seed), cfg)
+        penalty = GradientPenalty(t.r1_gamma, t.r1_every, t.r2_gamma) if t.r1_gamma or t.r2_gamma else None
         parts = StepParts(self.generator, self.discriminator, self.g_opt, self.d_opt, objectives.get(t.loss),
-                          regulariser=GradientPenalty(t.r1_gamma, t.r1_every, t.r2_gamma) if t.r1_gamma or t.r2_gamma else None,
+                          regulariser=penalty,
                           augment=t.augment, ema=self.ema, mixed=mixed)
         self.train_step = build_train_step(parts, strategy=self.strategy, batch=t.batch_size,
                                            noise_dim=cfg.model.g.noise_dim, seed=cfg.seed)

@@ -1,5 +1,6 @@
 """D's gradient penalty: R1 on real images and R2 on generated ones. A regulariser of D, not an objective: any
-objective (harness.train.objectives) takes it. R1 is the penalty on real images (Mescheder et al. 2018, "Which training methods for GANs do actually converge?").
+objective (harness.train.objectives) takes it. R1 is the penalty on real images (Mescheder et al. 2018, "Which
+training methods for GANs do actually converge?").
 
 R1 = gamma / 2 * E_x[ ||grad_x D(x, y)||^2 ] over real images x (as D sees
 them, after any augmentation) with their labels y. It penalises D's slope on
