@@ -160,10 +160,12 @@ def run(cfg: RunConfig, *, data=None, out: Path | str | None = None, run_id: str
             handler.flush()
             if type(exc).__name__ in ("ResourceExhaustedError", "MemoryError"):  # a setting, not a bug
                 rd.set_status("failed: out of memory")
+                then = ("--resume starts it again with the new settings" if never_trained(rd) else
+                        "it had trained epochs already: --resume continues it, with the same settings, where more "
+                        "memory is free")
                 raise RunError(f"out of memory training {cfg.variant} at model.width={cfg.model.width:g}, "
                                f"train.batch_size={cfg.train.batch_size}: choose a smaller width or batch (the "
-                               f"traceback is in {rd.log_path}; --resume starts it again with the new "
-                               "settings)") from None
+                               f"traceback is in {rd.log_path}; {then})") from None
             rd.set_status(f"failed: {type(exc).__name__}: {exc}")
             raise
         finally:
