@@ -137,14 +137,20 @@ def cmd_generate(args) -> int:
             last[0] = time.monotonic()
             log.info("generated %d of %d images", done, total)
 
-    from harness import paths
-
-    paths.check_output_folder(args.out)
+    _check_out(args.out)
     written = generate(args.run_dir, classes=classes, n=args.n, out=args.out, fmt=args.format,
                        epoch=args.epoch, seed=args.seed, on_batch=progress)
     where = written[0] if args.format == "npz" else Path(args.out)
     print(f"wrote {_count(args.n, 'image')} x {_count(len(classes), 'class')} to {where}")
     return 0
+
+
+def _check_out(out: str | None) -> None:
+    """A given --out that cannot be written is refused before any work (one line, exit 2)."""
+    if out:
+        from harness import paths
+
+        paths.check_output_folder(out)
 
 
 def _count(n: int, noun: str) -> str:
@@ -179,8 +185,7 @@ def cmd_report(args) -> int:
     from harness.report import build
 
     results = Path(args.results) if args.results else paths.results_dir()
-    if args.out:
-        paths.check_output_folder(args.out)
+    _check_out(args.out)
     formats = tuple(f.strip() for f in args.format.split(",") if f.strip())
     family = {"family": tuple(f.strip() for f in args.family.split(","))} if args.family is not None else {}
     confirm = config.seed_list(args.confirm_seeds, "--confirm-seeds") if args.confirm_seeds else None
@@ -203,10 +208,7 @@ def cmd_transfer(args) -> int:
     labels = tuple(x.strip() for x in args.labels.split(","))
     if len(labels) != 2 or not all(labels):
         raise HarnessError(f"--labels {args.labels!r}: expected two names, e.g. bench,long")
-    if args.out:
-        from harness import paths
-
-        paths.check_output_folder(args.out)  # before the table is computed and printed
+    _check_out(args.out)  # before the table is computed and printed
     margins = transfer.parse_margins(args.margin)
     table, ranks = transfer.transfer(Path(args.first), Path(args.second), labels=labels, margins=margins)
     code = _print_and_keep(table, transfer.markdown(table, ranks, labels), args.out, "transfer")
@@ -224,10 +226,7 @@ def cmd_compare(args) -> int:
 
     names = [m.strip() for m in args.metrics.split(",") if m.strip()]
     first, second = Path(args.first), Path(args.second)
-    if args.out:
-        from harness import paths
-
-        paths.check_output_folder(args.out)
+    _check_out(args.out)
     table = pairs.compare_folders(first, second, names)
     if table.empty:
         raise HarnessError(f"{first} and {second}: no (variant, seed) cell evaluated on {args.metrics} in both")
