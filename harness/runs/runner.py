@@ -59,7 +59,12 @@ def validate(cfg: RunConfig) -> RunConfig:
 
 
 def default_run_id(cfg: RunConfig) -> str:
-    return f"{cfg.variant}-{cfg.profile}-s{cfg.seed}"
+    return run_id_of(cfg.variant, cfg.profile, cfg.seed)
+
+
+def run_id_of(variant: str, profile: str, seed: int) -> str:
+    """The run folder's name of a (variant, profile, seed) cell: no --set can change these three (RUN_NAMING)."""
+    return f"{variant}-{profile}-s{seed}"
 
 
 def versions() -> dict[str, str]:

@@ -160,34 +160,36 @@ def seed_order(initial: list[int], most: int) -> list[int]:
     return order[:max(most, len(order))]
 
 
-def final_mean(rd, output: str) -> float | None:
-    """A run's class-mean `output` at its last evaluated epoch (largest N, no extra settings), or None."""
+def final_means(rd, family: tuple[str, ...]) -> dict[str, float]:
+    """A run's class-mean value of each output of `family` at its last evaluated epoch (largest N, no extra
+    settings), read from its metrics table once; outputs it has no finite value for are absent."""
     import pandas as pd
 
     if not rd.exists():
-        return None
+        return {}
     m = rd.metrics()
-    rows = m[(m["metric"] == output) & (m["class"] == "mean") & (m["settings"].fillna("") == "")]
-    if rows.empty:
-        return None
-    rows = rows[rows["epoch"] == rows["epoch"].max()]
-    n = pd.to_numeric(rows["n_fake"], errors="coerce").fillna(0)
-    value = float(rows.loc[n.idxmax(), "value"])
-    return value if math.isfinite(value) else None
+    out = {}
+    for output in family:
+        rows = m[(m["metric"] == output) & (m["class"] == "mean") & (m["settings"].fillna("") == "")]
+        if rows.empty:
+            continue
+        rows = rows[rows["epoch"] == rows["epoch"].max()]
+        n = pd.to_numeric(rows["n_fake"], errors="coerce").fillna(0)
+        value = float(rows.loc[n.idxmax(), "value"])
+        if math.isfinite(value):
+            out[output] = value
+    return out
 
 
 def decisions(run_dir, variants: list[str], baseline: str, order: list[int], looks: list[int],
               levels: list[float], family: tuple[str, ...]) -> list[Decision]:
     """Every comparison of the family, decided from the run folders as they stand (`run_dir(variant, seed)`)."""
+    means = {(v, s): final_means(run_dir(v, s), family) for v in [baseline, *variants] for s in order}
     out = []
     for output in family:
-        base = {s: final_mean(run_dir(baseline, s), output) for s in order}
         for variant in variants:
-            diffs = {}
-            for s in order:
-                value = final_mean(run_dir(variant, s), output)
-                if value is not None and base[s] is not None:
-                    diffs[s] = value - base[s]
+            diffs = {s: means[variant, s][output] - means[baseline, s][output] for s in order
+                     if output in means[variant, s] and output in means[baseline, s]}
             state, n, difference, p, level = decide(diffs, order, looks, levels)
             out.append(Decision(variant, output, n, difference, p, level, state))
     return out

@@ -108,10 +108,9 @@ def run_cell(cell: Cell, profile: str, overrides: dict, out: str, data, threads:
     if threads:
         _limit_threads(threads)
     started = time.perf_counter()
-    rd = RunDir(Path(out) / f"{cell.variant}-{profile}-s{cell.seed}")
+    rd = RunDir(Path(out) / runner.run_id_of(cell.variant, profile, cell.seed))
     try:
         cfg = runner.resolve(cell.variant, profile=profile, seed=cell.seed, overrides=overrides)
-        rd = RunDir(Path(out) / runner.default_run_id(cfg))
         # The runner decides "already finished" (and refuses a changed configuration) under the run lock.
         trained = runner.run(cfg, data=data, out=out, resume=True).trained
         status = "done" if trained else "skipped"
@@ -180,8 +179,7 @@ def until_decided(variant_patterns: str, seeds: str, *, most: int, profile: str,
     outcomes: list[Outcome] = []
 
     def run_dir(variant: str, seed: int) -> RunDir:
-        return RunDir(folder / runner.default_run_id(runner.resolve(variant, profile=profile, seed=seed,
-                                                                    overrides=overrides)))
+        return RunDir(folder / runner.run_id_of(variant, profile, seed))
 
     def train(cells):
         outcomes.extend(sweep([Cell(v, s) for v, s in cells], profile=profile, overrides=overrides, out=folder,
