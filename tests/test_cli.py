@@ -239,7 +239,9 @@ def test_ctrl_c_at_any_moment_of_a_start_is_one_line(tmp_path, eurosat_path, del
     time.sleep(delay)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)
-    assert proc.returncode == 130, err[-2000:]
+    # 130, or death by SIGINT, which a shell also reports as 130: under `python -m`, CPython ends the process by
+    # SIGINT when the interrupt landed in code it ran through PyRun_String (an import's, here), caught or not.
+    assert proc.returncode in (130, -signal.SIGINT), err[-2000:]
     assert err.strip().splitlines()[-1] == "harness: interrupted" and "Traceback" not in err
     assert "oneDNN custom operations" not in err
 

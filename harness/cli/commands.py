@@ -188,9 +188,11 @@ def cmd_report(args) -> int:
     _check_out(args.out)
     formats = tuple(f.strip() for f in args.format.split(",") if f.strip())
     family = {"family": tuple(f.strip() for f in args.family.split(","))} if args.family is not None else {}
-    confirm = config.seed_list(args.confirm_seeds, "--confirm-seeds") if args.confirm_seeds else None
+    every = (args.confirm_seeds or "").strip().lower() == "all"
+    confirm = config.seed_list(args.confirm_seeds, "--confirm-seeds") if args.confirm_seeds and not every else None
     report = build(results, variants=args.variants, out=args.out, formats=formats, data=args.data,
-                   floor=not args.no_floor, strict=args.strict, confirm_seeds=confirm, **family)
+                   floor=not args.no_floor, strict=args.strict, confirm_seeds=confirm, use_screens=not every,
+                   **family)
     if report.terminal:
         print(report.terminal)
     for note in report.notes:
@@ -210,7 +212,8 @@ def cmd_transfer(args) -> int:
         raise HarnessError(f"--labels {args.labels!r}: expected two names, e.g. bench,long")
     _check_out(args.out)  # before the table is computed and printed
     margins = transfer.parse_margins(args.margin)
-    table, ranks = transfer.transfer(Path(args.first), Path(args.second), labels=labels, margins=margins)
+    table, ranks = transfer.transfer(Path(args.first), Path(args.second), labels=labels, margins=margins,
+                                     use_screens=not args.all_seeds)
     code = _print_and_keep(table, transfer.markdown(table, ranks, labels), args.out, "transfer")
     if args.out:
         from harness import atomicio
@@ -255,12 +258,18 @@ def cmd_sweep(args) -> int:
 
     if args.jobs is not None and args.jobs < 1:
         raise HarnessError(f"--jobs {args.jobs}: must be at least 1")
+    if args.screen is not None and args.until_decided:
+        raise HarnessError("--screen with --until-decided: a screen's seeds choose, the seeds on demand confirm; "
+                           "run them as two sweeps")
     if args.until_decided and not args.dry_run:
         return _sweep_until_decided(args)
     cells = sweep.expand(args.variants, args.seeds)
     if args.dry_run:
         return _print_sweep_states(sweep.cell_states(cells, profile=args.profile,
                                                      overrides=config.parse_assignments(args.set), out=args.out))
+    if args.screen is not None:  # recorded before training: the record predates what the screen chooses
+        _record_screen(args.out, sorted({c.seed for c in cells}), args.screen,
+                       variants=tuple(dict.fromkeys(c.variant for c in cells)), profile=args.profile)
     how = f"{args.jobs or local.default_jobs(len(cells))} job(s)" if args.executor == "local" else args.executor
     log.info("sweep: %d cells (%s x seeds %s), profile %s, %s", len(cells),
              ", ".join(dict.fromkeys(c.variant for c in cells)), args.seeds, args.profile, how)
@@ -273,6 +282,39 @@ def cmd_sweep(args) -> int:
     counts = Counter(o.status.split(":")[0] for o in outcomes)
     print(", ".join(f"{counts.get(k, 0)} {k}" for k in ("done", "skipped", "busy", "failed", "diverged")))
     return 0 if not (counts.get("failed") or counts.get("diverged")) else 1
+
+
+def _record_screen(out: str | None, seeds: list[int], why: str, **about) -> None:
+    from harness import paths
+    from harness.runs import screens
+
+    folder = paths.check_output_folder(out or paths.results_dir())
+    screen = screens.record(folder, seeds, why, **about)
+    log.info("recorded in %s: %s; reports test on the other seeds", folder / screens.FILE, screen.describe())
+
+
+def cmd_screened(args) -> int:
+    """`harness screened RESULTS [--seeds S --why WHY]`: record a screen after the fact, or list the recorded ones."""
+    from tabulate import tabulate
+
+    from harness import config, paths
+    from harness.report.collect import results_folder
+    from harness.runs import screens
+
+    if (args.seeds is None) != (args.why is None):
+        raise HarnessError("harness screened: give --seeds and --why together (or neither, to list the screens)")
+    folder = results_folder(Path(args.results) if args.results else paths.results_dir())
+    if args.seeds is not None:
+        _record_screen(str(folder), config.seed_list(args.seeds, "--seeds"), args.why,
+                       variants=tuple(v.strip() for v in (args.variants or "").split(",") if v.strip()),
+                       profile=args.profile or "")
+    recorded = screens.read(folder)
+    if not recorded:
+        print(f"{folder}: no screen recorded; reports test on every seed")
+        return 0
+    print(tabulate([(", ".join(map(str, s.seeds)), s.why, ", ".join(s.variants), s.profile, s.recorded, s.code[:10])
+                    for s in recorded], headers=["seeds", "chose", "variants", "profile", "recorded", "code"]))
+    return 0
 
 
 def _sweep_until_decided(args) -> int:
@@ -432,5 +474,6 @@ def _why_undefined(name: str, n_a: int, n_b: int) -> str:
 
 COMMANDS = {"data": cmd_data, "variants": cmd_variants, "profiles": cmd_profiles, "config": cmd_config,
             "run": cmd_run, "generate": cmd_generate,
-            "eval": cmd_eval, "fid": cmd_fid, "sweep": cmd_sweep, "classifier": cmd_classifier,
+            "eval": cmd_eval, "fid": cmd_fid, "sweep": cmd_sweep, "screened": cmd_screened,
+            "classifier": cmd_classifier,
             "report": cmd_report, "transfer": cmd_transfer, "compare": cmd_compare}

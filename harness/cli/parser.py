@@ -90,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     _transfer_parser(sub)
     _compare_parser(sub)
     _sweep_parser(sub)
+    _screened_parser(sub)
     _eval_parser(sub)
     _fid_parser(sub)
     _generate_parser(sub)
@@ -153,7 +154,8 @@ def _report_parser(sub) -> None:
                      "Holm over all at once; the rest are exploratory (default: label_fidelity,domain_fid,fid,kid)")
     rep.add_argument("--confirm-seeds", metavar="SEEDS",
                      help="seeds the paired tests use, e.g. 1-4 or 1,2,3 (the others screened: they chose the budget "
-                          "or a variant); default: every seed")
+                          "or a variant), or all; default: the seeds no screen recorded in the results folder used "
+                          "(`harness screened`), else every seed")
     _data_arg(rep)
 
 
@@ -170,6 +172,8 @@ def _transfer_parser(sub) -> None:
     tr.add_argument("--margin", action="append", default=[], metavar="METRIC=M",
                     help="equivalence margin: the effect 'held within ±M' if two one-sided tests place its change "
                          "inside (-M, M), e.g. domain_fid=10 (repeatable; none: no equivalence verdict)")
+    tr.add_argument("--all-seeds", action="store_true", help="keep the seeds recorded as screening in either folder "
+                    "(`harness screened`; default: leave them out, their effect is biased towards what they chose)")
     tr.add_argument("--out", metavar="DIR", help="also write transfer.csv and transfer.md here")
 
 
@@ -211,9 +215,25 @@ def _sweep_parser(sub) -> None:
                     "(default: %(default)s)")
     sw.add_argument("--family", help="--until-decided: the outputs compared with the baseline "
                     "(default: label_fidelity,domain_fid,fid,kid)")
+    sw.add_argument("--screen", metavar="WHY", help="these seeds screen: say what they will choose (e.g. 'the "
+                    "budget'); recorded in RESULTS/screens.json before training, and reports then test on the other "
+                    "seeds")
     sw.add_argument("--dry-run", action="store_true", help="train nothing: print each cell's state (to do, running, "
                     "interrupted, failed, done, refused), its epochs and the machines that trained it")
     _data_arg(sw)
+
+
+def _screened_parser(sub) -> None:
+    sc = _command(sub, "screened", "record which seeds screened (chose a budget, a variant or a setting), so reports "
+                  "test on the others; without --seeds, list the recorded screens",
+                  "harness screened docs/evidence/bench --seeds 0 --why 'the bench budget, from seed-0 curves'")
+    sc.add_argument("results", nargs="?", metavar="RESULTS_DIR",
+                    help="the results folder (or a report folder with its runs in runs/; default: $HARNESS_RESULTS "
+                         "or ./results)")
+    sc.add_argument("--seeds", help="the seeds that screened, e.g. 0 or 0,1")
+    sc.add_argument("--why", help="what they chose")
+    sc.add_argument("--variants", help="the variants the screen compared (recorded as said)")
+    sc.add_argument("--profile", choices=tuple(PROFILES), help="the profile it ran at")
 
 
 def _eval_parser(sub) -> None:

@@ -20,6 +20,7 @@ from harness.errors import RunError
 from harness.evaluate import metrics
 from harness.report import collect, figures, render, tables
 from harness.rows import D_WON_ACCURACY
+from harness.runs import screens
 
 log = logging.getLogger("harness")
 FORMATS = ("md", "html")
@@ -35,12 +36,14 @@ class Report:
 
 def build(results_dir: Path | str, *, variants: str | None = None, out: Path | str | None = None,
           formats: tuple[str, ...] = FORMATS, data=None, floor: bool = True, strict: bool = False,
-          family: tuple[str, ...] = tables.PRIMARY, confirm_seeds: list[int] | None = None) -> Report:
+          family: tuple[str, ...] = tables.PRIMARY, confirm_seeds: list[int] | None = None,
+          use_screens: bool = True) -> Report:
     """The report of every run under `results_dir`. `strict`: refuse (RunError, before anything is written) when a
     paired comparison holds two cells trained on different CPU families or by different or unrecorded code.
     `family`: the primary outputs whose comparisons form the declared family (Holm over all of them at once).
     `confirm_seeds`: the paired tests use only these seeds (the others screened: chose a budget or a variant);
-    the per-class tables still show every seed."""
+    the per-class tables still show every seed. Without it, the seeds that no screen recorded in the runs' folder
+    used (harness.runs.screens) confirm, unless `use_screens` is False (every seed then testifies)."""
     _check_family(family)
     results_dir = Path(results_dir)
     unknown = [f for f in formats if f not in FORMATS]
@@ -57,6 +60,9 @@ def build(results_dir: Path | str, *, variants: str | None = None, out: Path | s
                        + (f"; skipped: {'; '.join(res.skipped)})" if res.skipped else ")"))
     log.info("report: %d runs of %d variants read from %s", len(res.runs), res.runs["variant"].nunique(), runs_dir)
     results_dir = runs_dir
+    screen_list = screens.read(runs_dir)
+    if confirm_seeds is None and use_screens and screen_list:
+        confirm_seeds = _unscreened(res, screen_list, runs_dir)
     tested = res
     if confirm_seeds:
         tested = collect.with_seeds(res, confirm_seeds)
@@ -83,7 +89,7 @@ def build(results_dir: Path | str, *, variants: str | None = None, out: Path | s
     report.notes += _pooled_configurations(res)
     report.notes += _discriminator_won(res)
     report.notes += [f"Cells behind the comparison of {n}" for n in provenance]
-    report.notes.append(_family_note(res, family, confirm_seeds))
+    report.notes.append(_family_note(res, family, confirm_seeds, screen_list))
     if unlike:
         report.notes.append(f"{len(unlike)} paired cells differ in CPU family or code, or do not record their code "
                             "(the comparison tables' 'unlike pairs' column names them; `--strict` refuses them): "
@@ -169,18 +175,39 @@ def _check_family(family: tuple[str, ...]) -> None:
                        f"compares with the baseline (choose from {', '.join(compared)})")
 
 
-def _family_note(res, family: tuple[str, ...], confirm_seeds: list[int] | None) -> str:
+def _unscreened(res, screen_list: list, runs_dir: Path) -> list[int]:
+    """The seeds present that no recorded screen used: the report's confirmatory seeds by default."""
+    present = sorted(int(s) for s in res.runs["seed"].unique())
+    left = screens.confirmatory(present, screen_list)
+    if not left:
+        raise RunError(f"{runs_dir / screens.FILE}: every seed present ({', '.join(map(str, present))}) screened, so "
+                       "none is left to confirm: train other seeds, name them with --confirm-seeds, or report every "
+                       "seed with --confirm-seeds all")
+    return left
+
+
+def _family_note(res, family: tuple[str, ...], confirm_seeds: list[int] | None, screen_list=()) -> str:
     seeds = sorted(int(s) for s in res.runs["seed"].unique())
+    recorded = [s.describe() for s in screen_list if set(s.seeds) & set(seeds)]
     if confirm_seeds:
         screened = [s for s in seeds if s not in confirm_seeds]
         which = (f"The paired tests use the confirmatory seeds {', '.join(map(str, confirm_seeds))} only"
                  + (f"; seed{'s' * (len(screened) > 1)} {', '.join(map(str, screened))} screened and "
-                   f"{'are' if len(screened) > 1 else 'is'} shown only in the per-class tables"
+                    f"{'are' if len(screened) > 1 else 'is'} shown only in the per-class tables"
                     if screened else ""))
+        also = sorted(set(confirm_seeds) & screens.screened_seeds(list(screen_list)))
+        if also:
+            which += (f"; seed{'s' * (len(also) > 1)} {', '.join(map(str, also))} recorded as screening yet named "
+                      "confirmatory by --confirm-seeds")
+    elif recorded:
+        which = (f"The paired tests use every seed present ({', '.join(map(str, seeds))}), as asked (--confirm-seeds "
+                 "all): the seeds that screened also testify")
     else:
         which = (f"The paired tests use every seed present ({', '.join(map(str, seeds))}); no seed was declared "
-                 "confirmatory (--confirm-seeds), so a seed that screened (chose the budget or a variant) also "
-                 "testifies")
+                 "confirmatory (--confirm-seeds) or recorded as screening, so a seed that screened (chose the budget "
+                 "or a variant) also testifies")
+    if recorded:
+        which += f". Recorded screens ({screens.FILE}): {'; '.join(recorded)}"
     return (f"{which}. Declared family: {', '.join(family)} x the variants compared, Holm over all of them at once "
             "('p (Holm, primary family)'); every other comparison is exploratory (Holm over one metric's variants).")
 

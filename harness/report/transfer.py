@@ -32,6 +32,7 @@ from harness.errors import ConfigError, RunError
 from harness.report import stats
 from harness.report.collect import Results, collect, results_folder
 from harness.report.tables import BASELINE, final_rows, settings_values
+from harness.runs import screens
 
 # (shown name, registered output): the headline metrics a transfer study compares.
 HEADLINE = [("label fidelity", "label_fidelity"), ("domain FID", "domain_fid"),
@@ -94,12 +95,18 @@ def one_sample(values: np.ndarray) -> tuple[float, float, float]:
 
 
 def transfer(first: Path, second: Path, *, labels: tuple[str, str] = ("bench", "long"),
-             margins: dict[str, float] | None = None, baseline: str = BASELINE) -> tuple[pd.DataFrame, pd.DataFrame]:
+             margins: dict[str, float] | None = None, baseline: str = BASELINE,
+             use_screens: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(rows, ranks): one row per (variant, metric) the two folders both compare with the baseline; one rank row
-    per metric."""
+    per metric. A seed recorded as screening in either folder (harness.runs.screens) is left out unless
+    `use_screens` is False: it chose a variant or budget at one budget, so its effect there is biased towards
+    the choice and so is its change."""
     margins = margins or {}
     a, b = labels
-    runs_a, runs_b = collect(results_folder(first)), collect(results_folder(second))
+    folder_a, folder_b = results_folder(first), results_folder(second)
+    runs_a, runs_b = collect(folder_a), collect(folder_b)
+    screened = (screens.screened_seeds(screens.read(folder_a) + screens.read(folder_b)) if use_screens
+                else set())
     for folder, res in ((first, runs_a), (second, runs_b)):
         if res.runs.empty:
             raise RunError(f"{folder}: no runs (looked in it and in its runs/ folder)")
@@ -114,7 +121,8 @@ def transfer(first: Path, second: Path, *, labels: tuple[str, str] = ("bench", "
             raise RunError(f"{output}: evaluated with {sa or 'no settings'} at {a} but {sb or 'no settings'} at {b}")
         variants = sorted({v for v, _ in va} & {v for v, _ in vb})
         for variant in (v for v in variants if v != baseline):
-            rows.append(_row(variant, name, output, va, vb, baseline, labels, margins.get(output)))
+            rows.append(_row(variant, name, output, va, vb, baseline, labels, margins.get(output), screened))
+        va, vb = ({k: x for k, x in v.items() if k[1] not in screened} for v in (va, vb))
         ranks.append(_ranks(name, variants, va, vb))
     table = pd.DataFrame(rows)
     if table.empty:
@@ -123,10 +131,12 @@ def transfer(first: Path, second: Path, *, labels: tuple[str, str] = ("bench", "
     return table, pd.DataFrame(ranks)
 
 
-def _row(variant, name, output, va, vb, baseline, labels, margin) -> dict:
+def _row(variant, name, output, va, vb, baseline, labels, margin, screened=frozenset()) -> dict:
     a, b = labels
     seeds_a = {s for v, s in va if v == variant and (baseline, s) in va}
     seeds_b = {s for v, s in vb if v == variant and (baseline, s) in vb}
+    left_out = sorted((seeds_a | seeds_b) & set(screened))
+    seeds_a, seeds_b = seeds_a - set(screened), seeds_b - set(screened)
     matched = sorted(seeds_a & seeds_b)
     da = np.array([va[variant, s] - va[baseline, s] for s in matched])
     db = np.array([vb[variant, s] - vb[baseline, s] for s in matched])
@@ -134,7 +144,8 @@ def _row(variant, name, output, va, vb, baseline, labels, margin) -> dict:
     row = {"variant": variant, "metric": name, "output": output, "matched seeds": ",".join(map(str, matched)),
            "n": len(matched), "dropped": ", ".join(
                [f"s{s} (only {a})" for s in sorted(seeds_a - seeds_b)] + [f"s{s} (only {b})"
-                                                                          for s in sorted(seeds_b - seeds_a)])}
+                                                                          for s in sorted(seeds_b - seeds_a)]
+               + [f"s{s} (screened)" for s in left_out])}
     for label, d in ((a, da), (b, db)):
         mean, half, p = one_sample(d)
         row.update({f"effect {label}": mean, f"ci95 {label}": half, f"p {label}": p})
@@ -217,7 +228,7 @@ def markdown(table: pd.DataFrame, ranks: pd.DataFrame, labels: tuple[str, str] =
     dropped = table.loc[table["dropped"] != "", ["variant", "metric", "dropped"]]
     text = "\n".join(lines) + "\n\n" + summary(table, labels) + "\n"
     if len(dropped):
-        text += ("\nSeeds dropped because the other budget lacks them: "
+        text += ("\nSeeds dropped (the other budget lacks them, or they screened: screens.json): "
                  + "; ".join(sorted({f"{r.variant}: {r.dropped}" for r in dropped.itertuples()})) + ".\n")
     if not ranks.empty:
         text += ("\n| metric | variants | seeds | Kendall's tau | 95% interval (bootstrap over seeds) |\n"

@@ -149,12 +149,13 @@ def fixed_design_seeds(effect: float, sd: float, alpha: float, power: float) -> 
 PRIMARY = ("label_fidelity", "domain_fid", "fid", "kid")
 
 
-def seed_order(initial: list[int], most: int) -> list[int]:
-    """The sweep's seeds in the order they are added: the ones given, then the next unused integers, `most` in all."""
+def seed_order(initial: list[int], most: int, skip: set[int] = frozenset()) -> list[int]:
+    """The sweep's seeds in the order they are added: the ones given, then the next unused integers not in `skip`
+    (the seeds that screened), `most` in all."""
     order = list(dict.fromkeys(initial))
     nxt = 0
     while len(order) < most:
-        if nxt not in order:
+        if nxt not in order and nxt not in skip:
             order.append(nxt)
         nxt += 1
     return order[:max(most, len(order))]
@@ -196,16 +197,17 @@ def decisions(run_dir, variants: list[str], baseline: str, order: list[int], loo
 
 
 def until_decided(variants: list[str], baseline: str, initial: list[int], most: int, family: tuple[str, ...],
-                  train, run_dir, alpha: float = 0.05, on_round=None) -> list[Decision]:
+                  train, run_dir, alpha: float = 0.05, on_round=None, skip: set[int] = frozenset()) -> list[Decision]:
     """Train rounds of seeds until every comparison of the family is decided or has `most` seeds.
 
     `train(cells)` trains (or skips, if done) [(variant, seed), ...]; `run_dir(variant, seed)` is that cell's
-    RunDir. Round one trains `initial` for every variant; each later round adds the next seed for the baseline
-    and the variants with an undecided comparison. Alpha is split over the family (Bonferroni)."""
+    RunDir. Round one trains `initial` for every variant; each later round adds the next seed (never one in
+    `skip`) for the baseline and the variants with an undecided comparison. Alpha is split over the family
+    (Bonferroni)."""
     others = [v for v in variants if v != baseline]
     if not others:
         raise ValueError("--until-decided compares variants with the baseline: name at least one other variant")
-    order = seed_order(initial, most)
+    order = seed_order(initial, most, skip)
     looks = list(range(max(len(initial), 2), most + 1))
     levels = nominal_levels(looks, alpha / (len(others) * len(family)))
     active, n = list(others), len(initial)

@@ -159,7 +159,7 @@ def until_decided(variant_patterns: str, seeds: str, *, most: int, profile: str,
 
     from harness import atomicio, paths
     from harness.evaluate import metrics
-    from harness.runs import sequential
+    from harness.runs import screens, sequential
 
     overrides = dict(overrides or {})
     names = list(dict.fromkeys(c.variant for c in expand(variant_patterns, "0")))
@@ -176,6 +176,10 @@ def until_decided(variant_patterns: str, seeds: str, *, most: int, profile: str,
         raise ConfigError(f"--until-decided: profile {profile} does not evaluate {', '.join(missing)} (its "
                           f"eval.metrics: {cfg.eval.metrics or 'none'}); choose --family from what it evaluates")
     folder = Path(paths.check_output_folder(out or paths.results_dir()))
+    screened = screens.screened_seeds(screens.read(folder))
+    if screened & set(initial):
+        raise ConfigError(f"--seeds {seeds}: seed {min(screened & set(initial))} screened ({folder / screens.FILE}), "
+                          "and a seed that chose cannot also confirm; start from seeds no screen used")
     outcomes: list[Outcome] = []
 
     def run_dir(variant: str, seed: int) -> RunDir:
@@ -186,6 +190,6 @@ def until_decided(variant_patterns: str, seeds: str, *, most: int, profile: str,
                               **sweep_options))
 
     found = sequential.until_decided(names, baseline, initial, most, family, train, run_dir, alpha=alpha,
-                                     on_round=on_round)
+                                     on_round=on_round, skip=screened)
     atomicio.write_text(folder / "sequential.csv", pd.DataFrame([d.__dict__ for d in found]).to_csv(index=False))
     return found, outcomes
