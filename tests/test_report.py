@@ -492,3 +492,31 @@ def test_a_report_folder_with_its_runs_below_is_remade_in_place(tmp_path, caplog
     empty = tmp_path / "empty"
     empty.mkdir()
     assert main(["report", str(empty), "--no-floor"]) == 2
+
+
+def test_the_full_width_run_is_set_beside_a_narrow_one_at_equal_steps_and_equal_images(tmp_path):
+    """tools/paper_vs_width.py: window means over the same steps, and over twice the steps at half the batch."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("paper_vs_width", Path(__file__).parents[1] / "tools" /
+                                                  "paper_vs_width.py")
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    full = write_run(tmp_path / "full", "paper_dcgan", 0, epochs=2)  # steps 1-2, 3-4; batch set below
+    narrow = write_run(tmp_path / "narrow", "paper_dcgan", 0, epochs=4)  # steps 1-8
+    for rd, batch, losses in ((full, 128, [1.0, 2.0, 3.0, 4.0]), (narrow, 64, [10, 20, 30, 40, 50, 60, 70, 80])):
+        record = rd.read_record()
+        record["config"]["train.batch_size"] = batch
+        rd.write_record(record)
+        steps = rd.tables()[1]
+        steps["d_loss"] = losses
+        rd.write_table(rd.steps_path, steps)
+    table = tool.compare(tool.Run(full.path), tool.Run(narrow.path)).set_index("epoch")
+    assert table.loc[2, "images"] == 4 * 128 and table.loc[2, "d_loss full"] == pytest.approx(3.5)
+    assert table.loc[2, "d_loss equal steps"] == pytest.approx(35.0)  # narrow steps 3-4
+    assert table.loc[2, "d_loss equal images"] == pytest.approx(65.0)  # narrow steps 5-8: 512 images
+    # FID: the narrow run's evaluation nearest the same step (4: its epoch 2) and the same images (step 8).
+    narrow_fid = {e: 145 + 50 * (4 - e) for e in range(1, 5)}  # fake_runs: class mean at epoch e of 4
+    assert table.loc[2, "fid equal steps"] == pytest.approx(narrow_fid[2]) and table.loc[2, "fid equal steps step"] == 4
+    assert table.loc[2, "fid equal images"] == pytest.approx(narrow_fid[4])
+    assert "not trained" not in tool.markdown(table.reset_index(), tool.Run(full.path), tool.Run(narrow.path))
