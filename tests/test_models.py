@@ -168,3 +168,92 @@ def test_exported_generator_is_plain_keras_with_the_same_weights():
     for training in (False, True):
         np.testing.assert_allclose(np.asarray(plain([noise, labels], training=training)),
                                    np.asarray(g([noise, labels], training=training)), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("transpose", [False, True])
+def test_matmul_kernel_gradient_is_the_convolutions_own_and_differentiable(transpose):
+    """harness.models.matmul_grads: the forward pass is TensorFlow's op, the input and kernel gradients equal
+    TensorFlow's own up to float rounding, and so do second derivatives (a gradient penalty's), in float32 where
+    rounding cannot hide a wrong sum."""
+    import tensorflow as tf
+
+    from harness.models import matmul_grads
+
+    rng = np.random.default_rng(0)
+    x = tf.constant(rng.normal(size=(3, 4, 4, 6) if transpose else (3, 8, 8, 6)).astype(np.float32))
+    k = tf.Variable(rng.normal(size=(5, 5, 7, 6) if transpose else (5, 5, 6, 7)).astype(np.float32))
+    weight = tf.constant(rng.normal(size=(3, 8, 8, 7) if transpose else (3, 4, 4, 7)).astype(np.float32))
+
+    def reference(x, k):
+        if transpose:
+            return tf.nn.conv2d_transpose(x, k, [3, 8, 8, 7], [1, 2, 2, 1], "SAME")
+        return tf.nn.conv2d(x, k, [1, 2, 2, 1], "SAME")
+
+    def mine(x, k):
+        return (matmul_grads.conv2d_transpose if transpose else matmul_grads.conv2d)(x, k, (2, 2))
+
+    results = []
+    for conv in (reference, mine):
+        with tf.GradientTape() as outer:
+            with tf.GradientTape() as inner:
+                inner.watch(x)
+                y = conv(x, k)
+                loss = tf.reduce_sum(tf.sin(y) * weight)
+            dx, dk = inner.gradient(loss, [x, k])
+            penalty = tf.reduce_sum(dx ** 2)
+        results.append([y, dx, dk, outer.gradient(penalty, k)])
+    for name, ref, got in zip(["output", "d/dx", "d/dkernel", "penalty d/dkernel"], *results):
+        np.testing.assert_allclose(np.asarray(got), np.asarray(ref), rtol=1e-4, atol=1e-4 * np.abs(ref).max(),
+                                   err_msg=name)
+
+
+def test_paper_width_gradients_in_bfloat16_match_keras_layers():
+    """At the paper's width under mixed_bfloat16, D's last convolution and G's first transposed one take the matmul
+    path (and only they, not the same layers at width 1/4); every weight gradient of both models matches Keras's
+    own layers' to bfloat16 rounding."""
+    import keras
+    import tensorflow as tf
+
+    from harness import config
+    from harness.models import matmul_grads
+
+    before = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    taken = []
+    original = matmul_grads._kernel_gradient
+
+    def counting(x, dy, kernel_shape, strides):
+        taken.append(tuple(kernel_shape))
+        return original(x, dy, kernel_shape, strides)
+
+    try:
+        matmul_grads._kernel_gradient = counting
+        cfg = config.RunConfig().model
+        rng = np.random.default_rng(2)
+        image = tf.constant(rng.uniform(-1, 1, (8, 64, 64, 3)).astype(np.float32))
+        noise = tf.constant(rng.standard_normal((8, cfg.g.noise_dim)).astype(np.float32))
+        labels = tf.constant(np.arange(8, dtype=np.int32) % 10)
+        grads = []
+        for fast in (False, True):
+            d = build_discriminator(cfg, seed=1, matmul_grads=fast)
+            g = build_generator(cfg, seed=1, fused_bn=fast)
+            with tf.GradientTape(persistent=True) as tape:
+                d_loss = tf.reduce_mean(tf.cast(d([image, labels], training=True), tf.float32) ** 2)
+                g_loss = tf.reduce_mean(tf.cast(g([noise, labels], training=True), tf.float32) ** 2)
+            grads.append(tape.gradient(d_loss, d.trainable_variables) + tape.gradient(g_loss, g.trainable_variables))
+        narrow = config.RunConfig().model
+        narrow.width = 0.25  # kernels below MIN_KERNEL: measured slower as a product, so Keras's own path
+        with tf.GradientTape() as tape:
+            d_narrow = build_discriminator(narrow, seed=1)
+            loss = tf.reduce_mean(tf.cast(d_narrow([image, labels], training=True), tf.float32))
+        tape.gradient(loss, d_narrow.trainable_variables)
+    finally:
+        matmul_grads._kernel_gradient = original
+        keras.mixed_precision.set_global_policy(before)
+    assert sorted(taken) == [(5, 5, 256, 512), (5, 5, 256, 512)]  # D's down4 and G's up1 (kh, kw, out, in)
+    n_d = len(grads[0]) - len(g.trainable_variables)
+    for i, (plain, fast) in enumerate(zip(*grads)):
+        plain, fast = np.asarray(tf.cast(plain, tf.float32)), np.asarray(tf.cast(fast, tf.float32))
+        if i < n_d and plain.shape != (5, 5, 256, 512):  # D's other layers: Keras's own ops, to the bit
+            np.testing.assert_array_equal(fast, plain)
+        np.testing.assert_allclose(fast, plain, rtol=0, atol=0.02 * np.abs(plain).max())

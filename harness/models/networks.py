@@ -4,7 +4,8 @@ Both models take the class as an integer. The exported generator is built from
 Keras's own layers only (`plain_copy`), so it loads with plain
 `keras.models.load_model` and no harness code; the layers here that compute the
 same functions faster in training (fused batch norm, D's label-free first
-convolution) never leave the harness.
+convolution, kernel gradients as matrix products on small bfloat16 maps) never
+leave the harness.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from keras import layers
 
 from harness.config import ModelConfig, scaled
 from harness.data.eurosat import IMAGE_SHAPE, NUM_CLASSES
+from harness.models.matmul_grads import MatmulGradConv2D, MatmulGradConv2DTranspose
 
 
 def _init(seed_gen: keras.random.SeedGenerator):
@@ -68,7 +70,8 @@ class FusedBatchNormalization(layers.BatchNormalization):
 
 def build_generator(cfg: ModelConfig, *, seed: int = 0, sync_bn: bool = False, fused_bn: bool = True) -> keras.Model:
     """(noise [B, noise_dim], label int [B]) -> image [B, 64, 64, 3] in [-1, 1]. fused_bn=False: plain Keras
-    layers only, for a file that loads without the harness (`plain_copy`)."""
+    layers only (no fused batch norm, no matmul kernel gradients), for a file that loads without the harness
+    (`plain_copy`) and as the reference the tests compare with."""
     g = cfg.g
     seeds = keras.random.SeedGenerator(seed)
     filters = scaled(g.filters, cfg.width)
@@ -87,8 +90,9 @@ def build_generator(cfg: ModelConfig, *, seed: int = 0, sync_bn: bool = False, f
     x = layers.ReLU(name="project_relu")(x)
     for i, f in enumerate(filters[1:], start=1):
         if g.upsample == "transposed":
-            x = layers.Conv2DTranspose(f, g.kernel_size, strides=2, padding="same", use_bias=use_bias,
-                                       kernel_initializer=_init(seeds), name=f"up{i}")(x)
+            up = MatmulGradConv2DTranspose if fused_bn else layers.Conv2DTranspose
+            x = up(f, g.kernel_size, strides=2, padding="same", use_bias=use_bias, kernel_initializer=_init(seeds),
+                   name=f"up{i}")(x)
         else:  # resize, then a stride-1 convolution: every output pixel sees the same number of input pixels
             x = layers.UpSampling2D(2, interpolation=g.upsample, name=f"up{i}_resize")(x)
             x = layers.Conv2D(f, g.kernel_size, padding="same", use_bias=use_bias, kernel_initializer=_init(seeds),
@@ -110,7 +114,7 @@ def plain_copy(generator: keras.Model, cfg: ModelConfig) -> keras.Model:
 
 
 def build_discriminator(cfg: ModelConfig, *, seed: int = 0, sync_bn: bool = False,
-                        label_maps: bool = False) -> keras.Model:
+                        label_maps: bool = False, matmul_grads: bool = True) -> keras.Model:
     """(image [B, 64, 64, 3], label int [B]) -> real/fake logit [B, 1].
 
     Label conditioning: "onehot" broadcasts the one-hot vector to 10 extra
@@ -121,7 +125,8 @@ def build_discriminator(cfg: ModelConfig, *, seed: int = 0, sync_bn: bool = Fals
     2018: every conv and the output layer spectrally normalised, no batch norm).
     "onehot" without spectral norm computes its first convolution with OneHotLabelConv2D, the same function as
     convolving the 13 concatenated channels, without them; `label_maps=True` builds the concatenation instead (the
-    reference the tests compare with). Both have the same variables in the same order.
+    reference the tests compare with). Both have the same variables in the same order. `matmul_grads=False`:
+    Keras's own Conv2D everywhere (the reference for harness.models.matmul_grads).
     """
     d = cfg.d
     seeds = keras.random.SeedGenerator(seed + 1)
@@ -158,7 +163,7 @@ def build_discriminator(cfg: ModelConfig, *, seed: int = 0, sync_bn: bool = Fals
         if i == 1 and fast_onehot:
             x = OneHotLabelConv2D(**conv)([x, label])
         else:
-            x = wrap(layers.Conv2D(**conv))(x)
+            x = wrap((MatmulGradConv2D if matmul_grads else layers.Conv2D)(**conv))(x)
         if d.norm == "batch":
             x = _norm(x, d.norm, seeds, f"down{i}_bn", sync_bn)
         x = layers.LeakyReLU(d.leaky_slope, name=f"down{i}_lrelu")(x)
