@@ -17,6 +17,7 @@ from harness.evaluate.evaluator import Evaluator
 from harness.evaluate.metrics.memorisation import nearest
 from harness.report import tables
 from harness.runs import runner
+from harness.runs.rundir import RunDir
 
 pytestmark = [pytest.mark.eurosat]
 TINY = classifier.Recipe(width=8, epochs=0, min_steps=120, batch_size=64)
@@ -220,6 +221,29 @@ def test_a_run_records_its_reference_classifier_and_the_report_shows_the_domain_
     report = report_build.build(tmp_path / "results", data=eurosat_path, formats=("md",))
     assert any("the cache does not hold the reference classifier" in note for note in report.notes)
     assert json.loads(rd.config_path.read_text())["reference_classifier"]["test_accuracy"] == 0.5  # untouched
+
+
+def test_a_run_stopped_mid_way_has_already_recorded_its_classifier_and_keeps_it_on_resume(
+        tiny_reference, eurosat_path, tmp_path, monkeypatch):
+    """A run that spans sittings (the paper protocol's) is stopped after epochs with domain rows: its record names
+    their classifier then, not only when the run ends, so the resume does not call those rows unrecorded."""
+    monkeypatch.setattr(classifier, "reference", lambda *a, **k: tiny_reference)
+    cfg = runner.resolve("paper_dcgan", profile="smoke",
+                         overrides={"train.epochs": "2", "eval.domain_every": "1", "eval.n": "20",
+                                    "eval.metrics": "fidelity"})
+
+    def stop_after_epoch_1(epoch, step):
+        if epoch == 1 and step == -1:  # epoch 1's end: its rows and checkpoint are written
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        runner.run(cfg, data=eurosat_path, out=tmp_path, on_step=stop_after_epoch_1)
+    rd = RunDir(tmp_path / runner.default_run_id(cfg))
+    recorded = {"key": tiny_reference.info["key"], "weights_digest": tiny_reference.info["weights_digest"],
+                "test_accuracy": tiny_reference.info["test"]["accuracy"]}
+    assert rd.status() == "failed: interrupted" and rd.read_record()["reference_classifier"] == recorded
+    runner.run(cfg, data=eurosat_path, out=tmp_path, resume=True)
+    assert rd.status() == "done" and rd.read_record()["reference_classifier"] == recorded
 
 
 def test_a_resume_across_a_classifier_change_is_recorded_as_mixed():

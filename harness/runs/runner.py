@@ -144,10 +144,9 @@ def run(cfg: RunConfig, *, data=None, out: Path | str | None = None, run_id: str
                 with clock("evaluator"):
                     evaluator = Evaluator(cfg, ds, out_dir=rd.path / "domain")
             trainer = Trainer(cfg, TrainData(ds.images[idx], ds.labels[idx]), rd, progress=progress,
-                              on_step=on_step, evaluator=evaluator, strategy=strategy, clock=clock)
+                              on_step=on_step, evaluator=evaluator, strategy=strategy, clock=clock,
+                              on_classifier=lambda info: rd.write_record(with_classifier(record, info)))
             trainer.fit()
-            if evaluator is not None and evaluator.has_domain:
-                rd.write_record(with_classifier(record, evaluator.reference_classifier.info))
             rd.set_status("done")
             log.info("run %s done: %s", run_id, rd.path)
             log.info("%s", clock.summary())

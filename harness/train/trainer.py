@@ -127,13 +127,18 @@ class Trainer:
     """Runs (or resumes) the epochs of one run inside its run folder."""
 
     def __init__(self, cfg: RunConfig, data: TrainData, run: RunFolder, *, progress: bool = False,
-                 on_step: StepHook | None = None, evaluator=None, strategy=None, clock: PhaseClock | None = None):
+                 on_step: StepHook | None = None, evaluator=None, strategy=None, clock: PhaseClock | None = None,
+                 on_classifier=None):
         batch = cfg.train.batch_size
         if len(data.labels) < batch:
             raise RunError(f"train.batch_size={batch} is larger than the {len(data.labels)} training images")
         self.cfg, self.data, self.run = cfg, data, run
         self.progress, self.on_step = progress, on_step
         self.evaluator = evaluator
+        # Called with the reference classifier's info after each evaluation that used it, before that epoch's
+        # rows are written: a run's record names the classifier of its domain rows whenever they exist, so a
+        # run stopped mid-way (the paper protocol's spans sittings) keeps that record on resume.
+        self.on_classifier = on_classifier
         self.strategy = strategy  # a tf.distribute strategy (harness.train.devices); None: the default device
         self.clock = clock or PhaseClock()  # wall time by phase (the runner logs it when the run ends)
         self.steps_per_epoch = len(data.labels) // batch
@@ -217,6 +222,8 @@ class Trainer:
             ctx.eval_rows = self.evaluator.evaluate_epoch(ctx.gan.sampler, ctx.epoch,
                                                           final=ctx.epoch == self.cfg.train.epochs)
             ctx.metric_rows += [self._metric_row(r) for r in ctx.eval_rows]
+            if ctx.eval_rows and self.evaluator.has_domain and self.on_classifier is not None:
+                self.on_classifier(self.evaluator.reference_classifier.info)
 
     def _sample_grid(self, ctx: "_EpochContext") -> None:
         cfg = self.cfg
