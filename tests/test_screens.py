@@ -98,6 +98,9 @@ def test_a_sweep_screen_is_recorded_before_it_trains(tmp_path, monkeypatch):
     assert main(["sweep", "--variants", "paper_dcgan", "--seeds", "0", "--profile", "smoke", "--dry-run",
                  "--screen", "x", "--out", str(tmp_path)]) == 0
     assert len(screens.read(tmp_path)) == 1  # a dry run records nothing
+    assert main(["sweep", "--variants", "paper_dcgan,ttur", "--seeds", "0,1", "--profile", "smoke",
+                 "--screen", "the learning rate", "--out", str(tmp_path)]) == 0
+    assert screens.read(tmp_path) == [screen]  # resumed: on record once, with the time it began
     assert main(["sweep", "--variants", "paper_dcgan,ttur", "--seeds", "2,3", "--profile", "bench",
                  "--until-decided", "--screen", "x", "--out", str(tmp_path)]) == 2
 

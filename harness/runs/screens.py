@@ -6,7 +6,8 @@ its screens in `screens.json`, one record per screen: the seeds, what they chose
 the record was made. `harness sweep --screen WHY` records before it trains (the record predates the outcome);
 `harness screened RESULTS --seeds S --why WHY` records a screen after the fact. `harness report` then tests on
 the seeds no screen used, and `harness sweep --until-decided` neither starts from nor adds a screened seed.
-Records are only ever appended, under a lock, and the file is rewritten atomically.
+Records are only ever appended, under a lock, and the file is rewritten atomically; a screen already on
+record (a resumed sweep's) is not recorded twice.
 """
 
 from __future__ import annotations
@@ -72,8 +73,12 @@ def record(folder: Path | str, seeds: list[int], why: str, *, variants: tuple[st
                     profile=profile, code=commit,
                     recorded=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"))
     with atomicio.waiting_lock(folder / f".{FILE}.lock"):
-        screens = read(folder) + [screen]
-        atomicio.write_json(folder / FILE, {"screens": [_as_json(s) for s in screens]})
+        screens = read(folder)
+        same = [s for s in screens if (s.seeds, s.why, s.variants, s.profile) == (screen.seeds, screen.why,
+                                                                                  screen.variants, screen.profile)]
+        if same:  # a resumed `sweep --screen`: the screen is already on record, from when it began
+            return same[0]
+        atomicio.write_json(folder / FILE, {"screens": [_as_json(s) for s in screens + [screen]]})
     return screen
 
 
