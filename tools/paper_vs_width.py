@@ -117,11 +117,44 @@ def markdown(table: pd.DataFrame, full: Run, narrow: Run) -> str:
     return "\n".join(lines) + "\n" + "".join(f"\n{n}\n" for n in notes)
 
 
+def figure(full: Run, narrow: Run, path: Path) -> None:
+    """D's accuracy on real images and G's loss of both runs against steps and against images seen, each a
+    moving mean over one full-width epoch's worth of images (so both curves are smoothed alike)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    last = int(full.steps["step"].max())
+    fig, axes = plt.subplots(2, 2, figsize=(11, 6.5), sharey="row")
+    window_images = int(full.last_step.iloc[0]) * full.batch
+    for run, label in ((full, f"width {full.width:g}, batch {full.batch}"),
+                       (narrow, f"width {narrow.width:g}, batch {narrow.batch}")):
+        window = max(1, window_images // run.batch)
+        steps = run.steps[run.steps["step"] <= last * full.batch // run.batch]
+        smooth = steps[["d_acc_real", "g_loss"]].rolling(window, min_periods=window).mean()
+        for row, metric in enumerate(("d_acc_real", "g_loss")):
+            axes[row, 0].plot(steps["step"], smooth[metric], label=label)
+            axes[row, 1].plot(steps["step"] * run.batch, smooth[metric], label=label)
+    for row, name in enumerate(("D accuracy on real images", "G loss")):
+        axes[row, 0].set_ylabel(name)
+    for col, name in enumerate(("optimiser steps", "images seen")):
+        axes[1, col].set_xlabel(name)
+        axes[0, col].set_xlim(0, last if col == 0 else last * full.batch)
+        axes[1, col].set_xlim(0, last if col == 0 else last * full.batch)
+    axes[0, 0].legend()
+    fig.suptitle(f"{full.name} beside {narrow.name} (moving mean over {window_images:,} images)")
+    fig.tight_layout()
+    atomicio.write_with(path, lambda tmp: fig.savefig(tmp, format=path.suffix.lstrip(".") or "png", dpi=110))
+    plt.close(fig)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("full", type=Path, help="the full-width run folder")
     parser.add_argument("narrow", type=Path, help="the narrower run folder")
     parser.add_argument("--out", type=Path, help="also write the Markdown here (and the table as CSV beside it)")
+    parser.add_argument("--figure", type=Path, help="also draw both runs' curves against steps and images (PNG)")
     args = parser.parse_args(argv)
     full, narrow = Run(args.full), Run(args.narrow)
     table = compare(full, narrow)
@@ -130,6 +163,8 @@ def main(argv=None) -> int:
     if args.out:
         atomicio.write_text(args.out, text)
         atomicio.write_text(args.out.with_suffix(".csv"), table.to_csv(index=False))
+    if args.figure:
+        figure(full, narrow, args.figure)
     return 0
 
 
