@@ -18,6 +18,8 @@ Measured on one machine (2-core Intel Xeon with AMX, family 6, model 167, other 
 
 from __future__ import annotations
 
+import math
+
 import keras
 from keras import layers
 
@@ -81,10 +83,7 @@ def _applies(layer, inputs, small_pixels: int) -> bool:
     dilation, on a CPU."""
     import tensorflow as tf
 
-    kernel = 1
-    for size in layer.kernel.shape:
-        kernel *= int(size)
-    return (inputs.dtype == tf.bfloat16 and small_pixels <= SMALL_MAP and kernel >= MIN_KERNEL
+    return (inputs.dtype == tf.bfloat16 and small_pixels <= SMALL_MAP and math.prod(layer.kernel.shape) >= MIN_KERNEL
             and layer.padding == "same" and tuple(layer.dilation_rate) == (1, 1)
             and layer.data_format == "channels_last" and not tf.config.list_logical_devices("GPU"))
 

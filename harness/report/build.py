@@ -195,7 +195,7 @@ def _family_note(res, family: tuple[str, ...], confirm_seeds: list[int] | None, 
                  + (f"; seed{'s' * (len(screened) > 1)} {', '.join(map(str, screened))} screened and "
                     f"{'are' if len(screened) > 1 else 'is'} shown only in the per-class tables"
                     if screened else ""))
-        also = sorted(set(confirm_seeds) & screens.screened_seeds(list(screen_list)))
+        also = sorted(set(confirm_seeds) & screens.screened_seeds(screen_list))
         if also:
             which += (f"; seed{'s' * (len(also) > 1)} {', '.join(map(str, also))} recorded as screening yet named "
                       "confirmatory by --confirm-seeds")
