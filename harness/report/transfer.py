@@ -120,10 +120,11 @@ def transfer(first: Path, second: Path, *, labels: tuple[str, str] = ("bench", "
         if sa != sb:
             raise RunError(f"{output}: evaluated with {sa or 'no settings'} at {a} but {sb or 'no settings'} at {b}")
         variants = sorted({v for v, _ in va} & {v for v, _ in vb})
+        kept_a, kept_b = ({k: x for k, x in v.items() if k[1] not in screened} for v in (va, vb))
         for variant in (v for v in variants if v != baseline):
-            rows.append(_row(variant, name, output, va, vb, baseline, labels, margins.get(output), screened))
-        va, vb = ({k: x for k, x in v.items() if k[1] not in screened} for v in (va, vb))
-        ranks.append(_ranks(name, variants, va, vb))
+            left_out = (_paired(va, variant, baseline) | _paired(vb, variant, baseline)) & set(screened)
+            rows.append(_row(variant, name, output, kept_a, kept_b, baseline, labels, margins.get(output), left_out))
+        ranks.append(_ranks(name, variants, kept_a, kept_b))
     table = pd.DataFrame(rows)
     if table.empty:
         raise RunError(f"{first} and {second}: no variant is compared with {baseline} on a headline metric in both")
@@ -131,12 +132,16 @@ def transfer(first: Path, second: Path, *, labels: tuple[str, str] = ("bench", "
     return table, pd.DataFrame(ranks)
 
 
-def _row(variant, name, output, va, vb, baseline, labels, margin, screened=frozenset()) -> dict:
+def _paired(values: dict, variant: str, baseline: str) -> set[int]:
+    """The seeds at which both `variant` and `baseline` have a value."""
+    return {s for v, s in values if v == variant and (baseline, s) in values}
+
+
+def _row(variant, name, output, va, vb, baseline, labels, margin, left_out=frozenset()) -> dict:
+    """One variant's effect at both budgets and its change, over the seeds both budgets pair; `va`, `vb` hold
+    the seeds that testify, `left_out` the screened ones taken out of them (named in the dropped column)."""
     a, b = labels
-    seeds_a = {s for v, s in va if v == variant and (baseline, s) in va}
-    seeds_b = {s for v, s in vb if v == variant and (baseline, s) in vb}
-    left_out = sorted((seeds_a | seeds_b) & set(screened))
-    seeds_a, seeds_b = seeds_a - set(screened), seeds_b - set(screened)
+    seeds_a, seeds_b = _paired(va, variant, baseline), _paired(vb, variant, baseline)
     matched = sorted(seeds_a & seeds_b)
     da = np.array([va[variant, s] - va[baseline, s] for s in matched])
     db = np.array([vb[variant, s] - vb[baseline, s] for s in matched])
@@ -145,7 +150,7 @@ def _row(variant, name, output, va, vb, baseline, labels, margin, screened=froze
            "n": len(matched), "dropped": ", ".join(
                [f"s{s} (only {a})" for s in sorted(seeds_a - seeds_b)] + [f"s{s} (only {b})"
                                                                           for s in sorted(seeds_b - seeds_a)]
-               + [f"s{s} (screened)" for s in left_out])}
+               + [f"s{s} (screened)" for s in sorted(left_out)])}
     for label, d in ((a, da), (b, db)):
         mean, half, p = one_sample(d)
         row.update({f"effect {label}": mean, f"ci95 {label}": half, f"p {label}": p})
