@@ -494,14 +494,21 @@ def test_a_report_folder_with_its_runs_below_is_remade_in_place(tmp_path, caplog
     assert main(["report", str(empty), "--no-floor"]) == 2
 
 
+def _load_tool(name):
+    """A dev tool under tools/ as a module (registered, so that its dataclasses resolve their annotations)."""
+    import importlib.util
+    import sys
+
+    spec = importlib.util.spec_from_file_location(name, Path(__file__).parents[1] / "tools" / f"{name}.py")
+    tool = importlib.util.module_from_spec(spec)
+    sys.modules[name] = tool
+    spec.loader.exec_module(tool)
+    return tool
+
+
 def test_the_full_width_run_is_set_beside_a_narrow_one_at_equal_steps_and_equal_images(tmp_path):
     """tools/paper_vs_width.py: window means over the same steps, and over twice the steps at half the batch."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("paper_vs_width", Path(__file__).parents[1] / "tools" /
-                                                  "paper_vs_width.py")
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    tool = _load_tool("paper_vs_width")
     full = write_run(tmp_path / "full", "paper_dcgan", 0, epochs=2)  # steps 1-2, 3-4; batch set below
     narrow = write_run(tmp_path / "narrow", "paper_dcgan", 0, epochs=4)  # steps 1-8
     for rd, batch, losses in ((full, 128, [1.0, 2.0, 3.0, 4.0]), (narrow, 64, [10, 20, 30, 40, 50, 60, 70, 80])):
@@ -520,3 +527,46 @@ def test_the_full_width_run_is_set_beside_a_narrow_one_at_equal_steps_and_equal_
     assert table.loc[2, "fid equal steps"] == pytest.approx(narrow_fid[2]) and table.loc[2, "fid equal steps step"] == 4
     assert table.loc[2, "fid equal images"] == pytest.approx(narrow_fid[4])
     assert "not trained" not in tool.markdown(table.reset_index(), tool.Run(full.path), tool.Run(narrow.path))
+
+
+def _convergence_run(root, epochs, fid, g_loss, acc):
+    """A run of `epochs` epochs whose class-mean FID (every 10 epochs), G loss (D loss is 1) and D accuracy (on
+    real and generated alike) follow the given functions of the epoch."""
+    rd = write_run(root, "paper_dcgan", 0, epochs=epochs)
+    rows = []
+    for e in range(1, epochs + 1):
+        rows += [(e, "", "d_loss", 1.0, None, None), (e, "", "g_loss", g_loss(e), None, None),
+                 (e, "", "d_acc_real", acc(e), None, None), (e, "", "d_acc_fake", acc(e), None, None)]
+        if e % 10 == 0:  # the classes spread +-9 around the mean
+            rows += [(e, c, "fid", fid(e) + 2 * i - 9, 500, 500) for i, c in enumerate(eurosat.CLASSES)]
+    rd.write_table(rd.metrics_path, pd.DataFrame([(rd.run_id, "paper_dcgan", 0, *r) for r in rows],
+                                                 columns=LEGACY_COLUMNS))
+    return rd
+
+
+def test_the_paper_runs_convergence_claims_are_tested_and_say_when_the_run_is_too_short(tmp_path):
+    """tools/paper_convergence.py: Figures 9-11's claims on series whose slopes are known exactly."""
+    tool = _load_tool("paper_convergence")
+    wobble = {50: 140, 60: 141, 70: 139, 80: 141, 90: 139, 100: 140}
+    like_the_paper = _convergence_run(
+        tmp_path / "a", 100, fid=lambda e: 300 - 4 * (e - 10) if e <= 50 else wobble[e],
+        g_loss=lambda e: 2.0 if e < 80 else 2.0 + 0.5 * (e - 79), acc=lambda e: 0.9 - 0.002 * e)
+    run = tool.PaperRun(like_the_paper.path)
+    fig9, fig10, fig11 = tool.claims(run)
+    assert run.evaluated("fid")[50] == pytest.approx(140.0) and run.evaluated("fid")[10] == pytest.approx(300.0)
+    assert "up to 50: -40 per 10 epochs" in fig9.shown and fig9.verdict == "holds"
+    assert "from epoch 80: +0.5 per epoch (95% interval +0.5 to +0.5" in fig10.shown and fig10.verdict == "holds"
+    assert "epochs 1-100: -0.002 per epoch" in fig11.shown and fig11.verdict == "holds"
+    assert "D won (at least 99% right on real and generated images) in 0 of 100 epochs" in tool.discriminator_won(run)
+
+    unlike = _convergence_run(tmp_path / "b", 100, fid=lambda e: 400 - 2 * e, g_loss=lambda e: 2.0 - 0.001 * e,
+                              acc=lambda e: 0.9 - 0.02 * min(e, 50))
+    fig9, fig10, fig11 = tool.claims(tool.PaperRun(unlike.path))
+    assert fig9.verdict == "does not hold: FID still changes after epoch 50"
+    assert fig10.verdict == "does not hold"  # the distance shrinks by 0.001 per epoch
+    assert fig11.verdict == "holds over epochs 1-100, but not over the later half: the fall has stopped"
+
+    short = tool.PaperRun(_convergence_run(tmp_path / "c", 40, fid=lambda e: 300 - e, g_loss=lambda e: 2.0,
+                                           acc=lambda e: 0.8).path)
+    assert [c.verdict for c in tool.claims(short)][:2] == ["not reached (run at epoch 40)"] * 2
+    assert "| 40 | 1.000 | 2.000 | 0.800 | 0.800 | 0.800 | 260 |" in tool.markdown(short)

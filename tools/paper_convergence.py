@@ -1,0 +1,258 @@
+"""Dev tool: the paper protocol's run checked against the study's Figures 9-11, claim by claim.
+
+    python tools/paper_convergence.py docs/evidence/paper/runs/paper_dcgan-paper-s0 \
+        --out docs/evidence/paper/convergence.md --figure docs/evidence/paper/convergence.png
+
+The study (section 3.3) reads three things off its curves and takes them as evidence of non-convergence. Each is
+turned here into a declared test on the run's own numbers, so that "does the harness's paper_dcgan behave like the
+paper's?" gets an answer that can be wrong, and says "not reached" while the run is too short to tell:
+
+- Figure 9, "a low FID after epoch 50, then a floor": the class-mean Inception FID of the evaluations (every 10
+  epochs), as a Theil-Sen slope per 10 epochs over the evaluations up to epoch 50 and over those from epoch 50 on.
+  It holds when the slope up to 50 is below zero and the slope from 50 on has a 95% interval that contains zero.
+  Needs three evaluations from epoch 50 on.
+- Figure 10, "the losses wildly diverge from about epoch 80": the distance |G loss - D loss| between the two
+  per-epoch mean losses, as a Theil-Sen slope per epoch over epochs 80 and later. It holds when that slope's 95%
+  interval lies above zero. Needs epochs 80 to 89.
+- Figure 11, "D's binary accuracy goes down with each successive epoch": D's accuracy over a batch of real and
+  generated images alike (the mean of its accuracy on each, as Keras's binary accuracy on a balanced batch), as a
+  Theil-Sen slope per epoch with its 95% interval and a Mann-Kendall trend test (Kendall's tau against the epoch),
+  over all epochs and over the later half. It holds over a span when the slope's interval lies below zero.
+  Needs five epochs.
+
+Per-epoch means are autocorrelated, so the trend tests' p-values and intervals are optimistic; they describe one
+run (one seed, as the paper's), not a population of runs. The study trained 300 epochs on a GPU; this run stops at
+100 at most, so "a floor through epoch 300" is out of its reach and is not tested.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from harness import atomicio
+from harness.data import eurosat
+from harness.rows import D_WON_ACCURACY
+from harness.runs.rundir import RunDir
+
+FID_FLOOR_FROM = 50  # Figure 9: "a low FID score after epoch 50", then a floor
+LOSSES_DIVERGE_FROM = 80  # Figure 10: "wildly diverging starting from around epoch 80"
+MIN_EVALUATIONS = 3  # evaluations from epoch 50 on before Figure 9's floor is judged
+MIN_EPOCHS_AFTER = 10  # epochs from epoch 80 on before Figure 10's divergence is judged
+MIN_EPOCHS = 5  # epochs before Figure 11's trend is judged
+
+
+@dataclass
+class Trend:
+    """A Theil-Sen slope with its 95% interval, and Kendall's tau against x with its two-sided p-value."""
+    slope: float
+    low: float
+    high: float
+    tau: float
+    p: float
+    n: int
+
+    @classmethod
+    def of(cls, x, y) -> "Trend":
+        x, y = np.asarray(x, float), np.asarray(y, float)
+        slope, _, low, high = stats.theilslopes(y, x, alpha=0.95)
+        tau = stats.kendalltau(x, y)
+        return cls(float(slope), float(low), float(high), float(tau.statistic), float(tau.pvalue), len(x))
+
+    def text(self, unit: str) -> str:
+        return (f"{self.slope:+.3g} {unit} (95% interval {self.low:+.3g} to {self.high:+.3g}; Kendall tau "
+                f"{self.tau:+.2f}, p {self.p:.2g}; {self.n} points)")
+
+
+class PaperRun:
+    """The run's per-epoch training means, its class-mean evaluations, and which machine trained which epochs."""
+
+    def __init__(self, folder: Path):
+        rd = RunDir(Path(folder))
+        self.record = rd.read_record()
+        self.name = rd.run_id
+        metrics = rd.tables()[0]
+        metrics = metrics.assign(value=pd.to_numeric(metrics["value"], errors="coerce"),
+                                 epoch=pd.to_numeric(metrics["epoch"], errors="coerce"))
+        whole = metrics[metrics["class"].isna() | (metrics["class"] == "")]
+        self.epochs = whole.pivot_table(index="epoch", columns="metric", values="value", aggfunc="last")
+        self.epochs.index = self.epochs.index.astype(int)
+        self.epochs["d_acc_binary"] = (self.epochs["d_acc_real"] + self.epochs["d_acc_fake"]) / 2
+        self.epochs["loss_gap"] = (self.epochs["g_loss"] - self.epochs["d_loss"]).abs()
+        per_class = metrics[metrics["class"].isin(eurosat.CLASSES)]
+        self.per_class = per_class.pivot_table(index=["metric", "epoch"], columns="class", values="value",
+                                               aggfunc="last")
+
+    @property
+    def reached(self) -> int:
+        return int(self.epochs.index.max()) if len(self.epochs) else 0
+
+    def evaluated(self, metric: str) -> pd.Series:
+        """The class mean of `metric` at each epoch it was evaluated."""
+        if metric not in self.per_class.index.get_level_values(0):
+            return pd.Series(dtype=float)
+        table = self.per_class.loc[metric]
+        table.index = table.index.astype(int)
+        return table.mean(axis=1)
+
+    def sittings(self) -> list[tuple[int, int, str, str]]:
+        """(first epoch, last epoch, CPU, commit) per sitting; the last runs to the epoch reached."""
+        out, sittings = [], self.record.get("sittings") or []
+        for i, s in enumerate(sittings):
+            first = int(s.get("from_epoch", 0)) + 1
+            last = int(sittings[i + 1]["from_epoch"]) if i + 1 < len(sittings) else self.reached
+            if last >= first:
+                out.append((first, last, (s.get("machine") or {}).get("cpu", "not recorded"),
+                            ((s.get("code") or {}).get("commit") or "not recorded")[:7]))
+        return out
+
+
+@dataclass
+class Claim:
+    figure: str
+    claim: str
+    test: str
+    shown: str
+    verdict: str
+
+
+def fid_floor(run: PaperRun) -> Claim:
+    fid = run.evaluated("fid").dropna()
+    before, after = fid[fid.index <= FID_FLOOR_FROM], fid[fid.index >= FID_FLOOR_FROM]
+    claim = "FID reaches a low score after epoch 50, then a floor"
+    test = (f"class-mean FID, Theil-Sen slope per 10 epochs up to epoch {FID_FLOOR_FROM} (< 0) and from it on "
+            f"(95% interval contains 0; at least {MIN_EVALUATIONS} evaluations)")
+    values = ", ".join(f"{e}: {v:.1f}" for e, v in fid.items()) or "none yet"
+    if len(after) < MIN_EVALUATIONS:
+        return Claim("9", claim, test, f"FID at epochs {values}", f"not reached (run at epoch {run.reached})")
+    up, on = Trend.of(before.index / 10, before), Trend.of(after.index / 10, after)
+    shown = f"FID at epochs {values}; up to {FID_FLOOR_FROM}: {up.text('per 10 epochs')}; from it: " \
+            f"{on.text('per 10 epochs')}"
+    holds = up.slope < 0 and on.low <= 0 <= on.high
+    return Claim("9", claim, test, shown, "holds" if holds else (
+        "does not hold: FID still changes after epoch 50" if not on.low <= 0 <= on.high
+        else "does not hold: FID did not fall before epoch 50"))
+
+
+def losses_diverge(run: PaperRun) -> Claim:
+    gap = run.epochs["loss_gap"].dropna()
+    claim = "D and G losses diverge from about epoch 80"
+    test = (f"distance between the G and D losses per epoch, Theil-Sen slope from epoch {LOSSES_DIVERGE_FROM} "
+            "(95% interval > 0)")
+    so_far = Trend.of(gap.index, gap) if len(gap) >= MIN_EPOCHS else None
+    shown = f"distance at epoch {gap.index.max()}: {gap.iloc[-1]:.2f}" if len(gap) else "no epochs"
+    if so_far:
+        shown += f"; over epochs 1-{gap.index.max()}: {so_far.text('per epoch')}"
+    after = gap[gap.index >= LOSSES_DIVERGE_FROM]
+    if len(after) < MIN_EPOCHS_AFTER:
+        return Claim("10", claim, test, shown, f"not reached (run at epoch {run.reached})")
+    on = Trend.of(after.index, after)
+    shown += f"; from epoch {LOSSES_DIVERGE_FROM}: {on.text('per epoch')}"
+    return Claim("10", claim, test, shown, "holds" if on.low > 0 else "does not hold")
+
+
+def accuracy_falls(run: PaperRun) -> Claim:
+    acc = run.epochs["d_acc_binary"].dropna()
+    claim = "D's binary accuracy goes down with each successive epoch"
+    test = "(accuracy on real + on generated) / 2 per epoch, Theil-Sen slope (95% interval < 0), Mann-Kendall"
+    if len(acc) < MIN_EPOCHS:
+        return Claim("11", claim, test, f"{len(acc)} epochs", f"not reached (run at epoch {run.reached})")
+    whole = Trend.of(acc.index, acc)
+    later = acc[acc.index > acc.index.max() // 2]
+    half = Trend.of(later.index, later) if len(later) >= MIN_EPOCHS else None
+    shown = (f"{acc.iloc[0]:.3f} at epoch {acc.index.min()}, highest {acc.max():.3f} (epoch {acc.idxmax()}), "
+             f"{acc.iloc[-1]:.3f} at epoch {acc.index.max()}; epochs {acc.index.min()}-{acc.index.max()}: "
+             f"{whole.text('per epoch')}")
+    if half:
+        shown += f"; epochs {later.index.min()}-{later.index.max()}: {half.text('per epoch')}"
+    verdict = "holds" if whole.high < 0 else "does not hold"
+    if half and whole.high < 0 and not half.high < 0:
+        verdict = f"holds over epochs 1-{acc.index.max()}, but not over the later half: the fall has stopped"
+    return Claim("11", claim, test, shown, verdict)
+
+
+def discriminator_won(run: PaperRun) -> str:
+    worst = run.epochs[["d_acc_real", "d_acc_fake"]].min(axis=1)
+    won = worst.index[worst >= D_WON_ACCURACY]
+    return (f"D won (at least {100 * D_WON_ACCURACY:.0f}% right on real and generated images) in "
+            f"{len(won)} of {len(worst)} epochs" + (f": {', '.join(map(str, won))}" if len(won) else "") +
+            f"; its least accuracy in an epoch ranged {worst.min():.3f}-{worst.max():.3f}.")
+
+
+def claims(run: PaperRun) -> list[Claim]:
+    return [fid_floor(run), losses_diverge(run), accuracy_falls(run)]
+
+
+def markdown(run: PaperRun) -> str:
+    lines = [f"`{run.name}`, {run.reached} epochs trained.", "", "| epochs | CPU | code |", "|---|---|---|"]
+    lines += [f"| {a}-{b} | {cpu} | {commit} |" for a, b, cpu, commit in run.sittings()]
+    lines += ["", "| figure | the paper's claim | test | this run | verdict |", "|---|---|---|---|---|"]
+    lines += [f"| {c.figure} | {c.claim} | {c.test} | {c.shown} | {c.verdict} |" for c in claims(run)]
+    lines += ["", discriminator_won(run), "", "| epoch | D loss | G loss | D acc real | D acc generated | "
+              "binary acc | class-mean FID | KID | label fidelity | domain FID |", "|---" * 10 + "|"]
+    evaluated = {m: run.evaluated(m) for m in ("fid", "kid", "label_fidelity", "domain_fid")}
+    for epoch, r in run.epochs.iterrows():
+        cells = [f"{r[m]:.3f}" for m in ("d_loss", "g_loss", "d_acc_real", "d_acc_fake", "d_acc_binary")]
+        cells += [f"{evaluated[m][epoch]:.3g}" if epoch in evaluated[m].index else "" for m in evaluated]
+        lines.append(f"| {epoch} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def figure(run: PaperRun, path: Path) -> None:
+    """Three panels laid out as the paper's Figures 9, 10 and 11, with the epochs its text names marked."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 3, figsize=(14, 4))
+    last = max(100, run.reached)
+    if "fid" in run.per_class.index.get_level_values(0):
+        table = run.per_class.loc["fid"]
+        table.index = table.index.astype(int)
+        axes[0].fill_between(table.index, table.min(axis=1), table.max(axis=1), alpha=0.2, label="classes, min-max")
+        axes[0].plot(table.index, table.mean(axis=1), "o-", label="class mean")
+        axes[0].legend()
+    axes[0].set(title="FID throughout training (Fig. 9)", ylabel="Inception FID, N = 500 per class")
+    axes[1].plot(run.epochs.index, run.epochs["d_loss"], label="D loss")
+    axes[1].plot(run.epochs.index, run.epochs["g_loss"], label="G loss")
+    axes[1].set(title="Loss throughout training (Fig. 10)", ylabel="mean loss per epoch")
+    axes[1].legend()
+    for col, label in (("d_acc_real", "on real"), ("d_acc_fake", "on generated"), ("d_acc_binary", "binary")):
+        axes[2].plot(run.epochs.index, run.epochs[col], label=label)
+    axes[2].set(title="D's accuracy (Fig. 11)", ylabel="mean accuracy per epoch", ylim=(0, 1))
+    axes[2].legend()
+    for ax, mark in ((axes[0], FID_FLOOR_FROM), (axes[1], LOSSES_DIVERGE_FROM)):
+        ax.axvline(mark, color="grey", linestyle=":")
+    for ax in axes:
+        ax.set(xlabel="epoch", xlim=(0, last))
+    fig.suptitle(f"{run.name}: the paper's convergence figures, {run.reached} epochs")
+    fig.tight_layout()
+    atomicio.write_with(path, lambda tmp: fig.savefig(tmp, format=path.suffix.lstrip(".") or "png", dpi=110))
+    plt.close(fig)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("run", type=Path, help="the paper protocol's run folder")
+    parser.add_argument("--out", type=Path, help="also write the Markdown here")
+    parser.add_argument("--figure", type=Path, help="also draw the three panels (PNG)")
+    args = parser.parse_args(argv)
+    run = PaperRun(args.run)
+    text = markdown(run)
+    print(text, end="")
+    if args.out:
+        atomicio.write_text(args.out, text)
+    if args.figure:
+        figure(run, args.figure)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
