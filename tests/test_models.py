@@ -257,3 +257,23 @@ def test_paper_width_gradients_in_bfloat16_match_keras_layers():
         if i < n_d and plain.shape != (5, 5, 256, 512):  # D's other layers: Keras's own ops, to the bit
             np.testing.assert_array_equal(fast, plain)
         np.testing.assert_allclose(fast, plain, rtol=0, atol=0.02 * np.abs(plain).max())
+
+
+def test_step_timing_alternates_gans_on_one_batch_and_leaves_the_tracing_step_out():
+    """harness.train.step_timing: `add` takes one untimed step, each `round` one timed step of every GAN in turn,
+    all on the same fixed batch (so two GANs' rates form a one-sitting ratio)."""
+    from harness.train import step_timing
+    from harness.train.gan import GAN
+
+    x, y = step_timing.fixed_batch(4, seed=3)
+    again, _ = step_timing.fixed_batch(4, seed=3)
+    assert x.shape == (4, 64, 64, 3) and np.array_equal(x.numpy(), again.numpy()) and -1 <= x.numpy().min()
+    cfg = runner.resolve("paper_dcgan", profile="smoke", overrides={"train.batch_size": 4})
+    timing = step_timing.Alternation(x, y)
+    timing.add("a", GAN(cfg))
+    timing.add("b", GAN(cfg))
+    assert timing.seconds == {"a": [], "b": []} and int(timing.step.numpy()) == 2
+    assert np.isfinite(timing.round()) and np.isfinite(timing.round())
+    assert [len(s) for s in timing.seconds.values()] == [2, 2] and int(timing.step.numpy()) == 6
+    timing.seconds = {"a": [9.0, 1.0, 2.0, 3.0], "b": [0.5, 0.5, 4.0, 4.0]}
+    assert timing.rates(skip=1) == {"a": 2.0, "b": 1.0}  # 4 images over the median of the rest: 2 s, 4 s

@@ -20,7 +20,6 @@ import sys
 import tempfile
 import time
 
-import numpy as np
 
 
 def _trace_events(logdir: str):
@@ -107,7 +106,7 @@ def main() -> int:
 
     from harness import config
     from harness.runs import runner
-    from harness.train import devices
+    from harness.train import devices, step_timing
     from harness.train.gan import GAN, configure_determinism
 
     if args.threads:
@@ -117,9 +116,7 @@ def main() -> int:
     cfg = runner.resolve(args.variant, profile="cpu", overrides=overrides)
     configure_determinism(0)
     gan = GAN(cfg)
-    rng = np.random.default_rng(0)
-    x = tf.constant(rng.uniform(-1, 1, (args.batch, 64, 64, 3)).astype(np.float32))
-    y = tf.constant(rng.integers(0, 10, args.batch).astype(np.int32))
+    x, y = step_timing.fixed_batch(args.batch)
     for i in range(3):  # trace and warm up
         gan.train_step(x, y, tf.constant(i, tf.int64))
     start = time.perf_counter()

@@ -15,21 +15,19 @@ import time
 
 
 def worker(profile: str, threads: int, steps: int) -> None:
-    import numpy as np
     import tensorflow as tf
 
     tf.config.threading.set_intra_op_parallelism_threads(threads)
     tf.config.threading.set_inter_op_parallelism_threads(threads)
     from harness.runs import runner
+    from harness.train import step_timing
     from harness.train.gan import GAN, configure_determinism
 
     cfg = runner.resolve("paper_dcgan", profile=profile)
     configure_determinism(0)
     gan = GAN(cfg)
-    rng = np.random.default_rng(0)
     batch = cfg.train.batch_size
-    x = tf.constant(rng.uniform(-1, 1, (batch, 64, 64, 3)).astype(np.float32))
-    y = tf.constant(rng.integers(0, 10, batch).astype(np.int32))
+    x, y = step_timing.fixed_batch(batch)
     for step in range(3):
         gan.train_step(x, y, tf.constant(step, tf.int64))
     started = time.perf_counter()

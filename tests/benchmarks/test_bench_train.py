@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from harness.runs import runner
+from harness.train import step_timing
 from harness.train.gan import GAN, configure_determinism
 
 BATCH = 64
@@ -18,23 +19,12 @@ BATCH = 64
 @pytest.mark.slow
 @pytest.mark.parametrize("profile", ["paper", "cpu"])
 def test_train_step_images_per_second(benchmark, profile):
-    import tensorflow as tf
-
     cfg = runner.resolve("paper_dcgan", profile=profile, overrides={"train.batch_size": BATCH})
     configure_determinism(0)
-    gan = GAN(cfg)
-    rng = np.random.default_rng(0)
-    x = tf.constant(rng.uniform(-1, 1, (BATCH, 64, 64, 3)).astype(np.float32))
-    y = tf.constant(rng.integers(0, 10, BATCH).astype(np.int32))
-    step = tf.Variable(0, dtype=tf.int64)
-    gan.train_step(x, y, step)  # trace outside the timing
-
-    def one_step():
-        step.assign_add(1)
-        return float(gan.train_step(x, y, step)[0])
-
+    timing = step_timing.Alternation(*step_timing.fixed_batch(BATCH))
+    timing.add(profile, GAN(cfg))  # traced outside the timing
     benchmark.extra_info.update({"batch": BATCH, "width": cfg.model.width, "kernel": cfg.model.g.kernel_size})
-    loss = benchmark.pedantic(one_step, rounds=5, iterations=1, warmup_rounds=1)
+    loss = benchmark.pedantic(timing.round, rounds=5, iterations=1, warmup_rounds=1)
     assert np.isfinite(loss)
     if benchmark.stats:
         benchmark.extra_info["images_per_s"] = BATCH / benchmark.stats.stats.median
@@ -47,10 +37,6 @@ def test_bfloat16_over_float32_at_the_paper_width(benchmark):
     rates, the ratio and the machine. Measured (idle 2-core Intel Xeon, family 6, model 167): 1.43x with Keras's
     unfused batch norm in bf16, 2.2x once batch norm runs fused in bf16, 2.66x once the two small-map kernel
     gradients are matrix products (harness.models.matmul_grads). Skipped where bf16 is not native."""
-    import time
-
-    import tensorflow as tf
-
     from harness.train import devices
 
     if not devices.native_bf16():
@@ -59,26 +45,12 @@ def test_bfloat16_over_float32_at_the_paper_width(benchmark):
     batch, rounds = (128, 3) if timed else (8, 1)
     cfg = runner.resolve("paper_dcgan", profile="paper", overrides={"train.batch_size": batch})
     configure_determinism(0)
-    rng = np.random.default_rng(0)
-    x = tf.constant(rng.uniform(-1, 1, (batch, 64, 64, 3)).astype(np.float32))
-    y = tf.constant(rng.integers(0, 10, batch).astype(np.int32))
-    gans = {p: GAN(cfg, precision=p) for p in ("float32", "mixed_bfloat16")}
-    step = tf.Variable(0, dtype=tf.int64)
-    for gan in gans.values():
-        gan.train_step(x, y, step)  # trace outside the timing
-    seconds = {p: [] for p in gans}
-
-    def alternate():
-        for precision, gan in gans.items():
-            step.assign_add(1)
-            start = time.perf_counter()
-            loss = float(gan.train_step(x, y, step)[0])
-            seconds[precision].append(time.perf_counter() - start)
-        return loss
-
-    loss = benchmark.pedantic(alternate, rounds=rounds, iterations=1, warmup_rounds=1 if timed else 0)
+    timing = step_timing.Alternation(*step_timing.fixed_batch(batch))
+    for precision in ("float32", "mixed_bfloat16"):
+        timing.add(precision, GAN(cfg, precision=precision))  # traced outside the timing
+    loss = benchmark.pedantic(timing.round, rounds=rounds, iterations=1, warmup_rounds=1 if timed else 0)
     assert np.isfinite(loss)
-    rates = {p: batch / float(np.median(s)) for p, s in seconds.items()}
+    rates = timing.rates(skip=1 if timed else 0)  # the warm-up round is timed too
     benchmark.extra_info.update({"batch": batch, "width": cfg.model.width, **{f"{p}_images_per_s": r for p, r in
                                  rates.items()}, "bf16_over_float32": rates["mixed_bfloat16"] / rates["float32"],
                                  **devices.machine()})
