@@ -155,6 +155,9 @@ def test_harness_eval_and_fid_commands(run_with_eval, eurosat_path, tmp_path):
     assert said.returncode == 0, said.stderr[-2000:]
     assert "6 images from 2 folders, pooled as one set" in said.stderr and "images are 32x32" in said.stderr
     assert "the two sets' images differ in size (32x32 against 64x64)" in said.stderr
+    river = harness("fid", str(pooled), str(pooled), "--metrics", "kid", "--class", "River")
+    assert river.returncode == 0, river.stderr[-2000:]
+    assert "N = 3 vs 3" in river.stdout and "pooled as one set" not in river.stderr  # only the River folder's 3 on each side
     # Precomputed statistics (pytorch-fid's mu, sigma) as one side: the same FID as from the images.
     from harness.evaluate.fid import distances
     from harness.evaluate.fid.extractor import InceptionFeatures
@@ -197,3 +200,30 @@ def test_sample_size_rows(eurosat_path, inception):
     assert [r["n_real"] for r in by_metric["fid_real_floor"]] == [2]
     assert len(by_metric["fid_inf"]) == 1 and len(by_metric["fid"]) == 1
     assert not any(r["class"] == "mean" and r["metric"].startswith("fid_") for r in rows)
+
+
+def test_an_image_set_gives_one_class_from_a_zip_a_folder_or_a_labelled_npz(tmp_path):
+    """`harness fid --class`: EuroSAT's zip as it comes, `harness generate`'s folders and its labelled .npz."""
+    from conftest import make_files, write_folder, write_zip
+
+    from harness.errors import HarnessError
+    from harness.evaluate.fid import imagesets
+
+    files = make_files(3)
+    archive = write_zip(tmp_path / "eurosat.zip", files)
+    forest = imagesets.load(archive, cls="Forest")
+    assert forest.shape == (3, 64, 64, 3) and len(imagesets.load(archive)) == 30
+    folder = write_folder(tmp_path / "generated", files)
+    assert np.array_equal(imagesets.load(folder, cls="Forest"), forest)  # the same images, the same order
+    assert imagesets.describe(folder, forest, cls="Forest") == []  # one class asked for: not "pooled"
+    labels = np.array([0, 1, 1, 2, 1], np.int32)
+    pixels = np.arange(5, dtype=np.uint8)[:, None, None, None] * np.ones((5, 64, 64, 3), np.uint8)
+    np.savez(tmp_path / "gen.npz", images=pixels, labels=labels, class_names=np.array(eurosat.CLASSES))
+    river = imagesets.load(tmp_path / "gen.npz", cls=eurosat.CLASSES[1])
+    assert river[:, 0, 0, 0].tolist() == [1, 2, 4]
+    with pytest.raises(HarnessError, match="no image of class Glacier"):
+        imagesets.load(archive, cls="Glacier")
+    with pytest.raises(HarnessError, match="not one of its classes"):
+        imagesets.load(tmp_path / "gen.npz", cls="Glacier")
+    with pytest.raises(HarnessError, match="1 image found"):
+        imagesets.load(tmp_path / "gen.npz", cls=eurosat.CLASSES[2])

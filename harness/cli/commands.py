@@ -404,10 +404,13 @@ def cmd_fid(args) -> int:
     uses_k = [m for m in names if "eval.k" in available[m].settings]
     statistics = [imagesets.load_statistics(p) for p in (args.set_a, args.set_b)]
     if any(statistics):
+        if args.cls is not None:
+            raise HarnessError(f"--class {args.cls}: precomputed statistics hold no classes; give that class's "
+                               "statistics as the set instead")
         return _fid_from_statistics(args, names, statistics)
-    sets = [imagesets.load(p) for p in (args.set_a, args.set_b)]
+    sets = [imagesets.load(p, cls=args.cls) for p in (args.set_a, args.set_b)]
     for path, images in zip((args.set_a, args.set_b), sets):
-        for note in imagesets.describe(path, images):
+        for note in imagesets.describe(path, images, cls=args.cls):
             log.warning("%s", note)
     if sets[0].shape[1:3] != sets[1].shape[1:3]:
         log.warning("the two sets' images differ in size (%dx%d against %dx%d): a distance between them measures the "

@@ -258,7 +258,7 @@ def _fid_parser(sub) -> None:
     fid = _command(sub, "fid", "FID, KID, precision, recall, density, coverage between two image sets (folders, "
                    "zips or .npz of uint8 arrays; for FID, either side may be an .npz of precomputed Inception "
                    "statistics mu and sigma, as pytorch-fid writes)",
-                   "harness fid real/ generated.npz --metrics fid,kid")
+                   "harness fid EuroSAT_RGB.zip generated.npz --class Forest --metrics fid,kid")
     fid.add_argument("set_a", metavar="REAL", help="the real (reference) set")
     fid.add_argument("set_b", metavar="FAKE", help="the generated set (precision: the share of FAKE inside REAL's "
                      "manifold)")
@@ -272,6 +272,9 @@ def _fid_parser(sub) -> None:
     fid.add_argument("--resize", default="tf1-bilinear", choices=RESIZES, help="64 -> 299 for Inception: "
                      "tf1-bilinear (the standard FID's) or clean (clean-fid's PIL bicubic on float32)")
     fid.add_argument("--batch", type=int, default=50, help="images per Inception batch")
+    fid.add_argument("--class", dest="cls", metavar="NAME", help="compare one class, in both sets: from a folder or zip the "
+                     "images under a folder of that name (EuroSAT's zip as it comes), from an .npz those with "
+                     "that label (as `harness generate --format npz` writes)")
 
 
 def _generate_parser(sub) -> None:
