@@ -157,7 +157,7 @@ def test_harness_eval_and_fid_commands(run_with_eval, eurosat_path, tmp_path):
     assert "the two sets' images differ in size (32x32 against 64x64)" in said.stderr
     river = harness("fid", str(pooled), str(pooled), "--metrics", "kid", "--class", "River")
     assert river.returncode == 0, river.stderr[-2000:]
-    assert "N = 3 vs 3" in river.stdout and "pooled as one set" not in river.stderr  # only the River folder's 3 on each side
+    assert "N = 3 vs 3" in river.stdout and "pooled as one set" not in river.stderr  # the River folder's 3, each side
     # Precomputed statistics (pytorch-fid's mu, sigma) as one side: the same FID as from the images.
     from harness.evaluate.fid import distances
     from harness.evaluate.fid.extractor import InceptionFeatures

@@ -21,7 +21,6 @@ import tempfile
 import time
 
 
-
 def _trace_events(logdir: str):
     """(op name, op type, duration in ns) of every TF op event on the host plane of the newest trace."""
     from tensorflow.tsl.profiler.protobuf import xplane_pb2
