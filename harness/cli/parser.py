@@ -272,9 +272,10 @@ def _fid_parser(sub) -> None:
     fid.add_argument("--resize", default="tf1-bilinear", choices=RESIZES, help="64 -> 299 for Inception: "
                      "tf1-bilinear (the standard FID's) or clean (clean-fid's PIL bicubic on float32)")
     fid.add_argument("--batch", type=int, default=50, help="images per Inception batch")
-    fid.add_argument("--class", dest="cls", metavar="NAME", help="compare one class, in both sets: from a folder "
-                     "or zip the images under a folder of that name (EuroSAT's zip as it comes), from an .npz those with "
-                     "that label (as `harness generate --format npz` writes)")
+    fid.add_argument("--class", dest="cls", metavar="NAME",
+                     help="compare one class, in both sets: from a folder or zip the images under a folder of that "
+                     "name (EuroSAT's zip as it comes), from an .npz those with that label (as `harness generate "
+                     "--format npz` writes)")
 
 
 def _generate_parser(sub) -> None:
