@@ -4,7 +4,8 @@
 #   core 0: the long study's seeds 3 then 4 of paper_dcgan, the modern variant and nearest_upsampling
 #   core 1: the paper protocol's run (paper_dcgan, profile paper, seed 0, to 100 epochs)
 # Usage: tools/evidence_jobs.sh COMMIT [EVIDENCE_DIR=/work/evidence]; logs in EVIDENCE_DIR/*.log.
-# Both jobs resume their run folders; finished cells are skipped. Copy finished cells into docs/evidence without
+# Both jobs resume their run folders; finished cells are skipped. Stop a job with SIGTERM (jobs started in the
+# background ignore SIGINT); it resumes from its last finished epoch. Copy finished cells into docs/evidence without
 # checkpoints, tensorboard or exported generators.
 set -euo pipefail
 COMMIT=${1:?usage: tools/evidence_jobs.sh COMMIT [EVIDENCE_DIR]}

@@ -3,7 +3,8 @@
 # stands, and every finished long cell. No checkpoints, tensorboard logs, exported generators, domain caches or
 # lock files; the paper run's sample grids thinned to epochs 1-4, every 5th and the latest (the repository
 # stays small). Then remake the reports (see docs/evidence.md for the commands).
-# Usage: tools/evidence_sync.sh [EVIDENCE_DIR=/work/evidence]
+# Usage: tools/evidence_sync.sh [EVIDENCE_DIR=/work/evidence]. Copy while a job writes and the copy may catch a
+# half-written table: the reports refuse such a table in one line; copy again.
 set -euo pipefail
 EVIDENCE=${1:-/work/evidence}
 REPO=$(cd "$(dirname "$0")/.." && pwd)
@@ -13,7 +14,15 @@ mkdir -p "$REPO/docs/evidence/paper/runs"
 rsync -a "${EX[@]}" --exclude 'samples/epoch-*[1-46-9].png' "$EVIDENCE/paper/runs/" "$REPO/docs/evidence/paper/runs/"
 for run in "$EVIDENCE"/paper/runs/*/; do
   latest=$(ls "$run"samples/epoch-*.png 2>/dev/null | tail -1 || true)
-  [ -n "$latest" ] && cp "$latest" "$REPO/docs/evidence/paper/runs/$(basename "$run")/samples/"
+  [ -n "$latest" ] || continue
+  kept="$REPO/docs/evidence/paper/runs/$(basename "$run")/samples"
+  cp "$latest" "$kept/"
+  for grid in "$kept"/epoch-*.png; do  # an earlier sync's latest grid goes once a later one is there
+    n=$((10#$(basename "$grid" .png | sed 's/epoch-//')))
+    if [ "$n" -gt 4 ] && [ $((n % 5)) -ne 0 ] && [ "$(basename "$grid")" != "$(basename "$latest")" ]; then
+      rm "$grid"
+    fi
+  done
 done
 for cell in "$EVIDENCE"/long/runs/*/; do
   if [ "$(cat "$cell/status" 2>/dev/null)" = "done" ]; then rsync -a "${EX[@]}" "${cell%/}" "$REPO/docs/evidence/long/runs/"; fi

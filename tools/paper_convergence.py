@@ -130,7 +130,8 @@ def fid_floor(run: PaperRun) -> Claim:
             f"(95% interval contains 0; at least {MIN_EVALUATIONS} evaluations)")
     values = ", ".join(f"{e}: {v:.1f}" for e, v in fid.items()) or "none yet"
     if len(after) < MIN_EVALUATIONS:
-        return Claim("9", claim, test, f"FID at epochs {values}", f"not reached (run at epoch {run.reached})")
+        return Claim("9", claim, test, f"FID at epoch{'s' * (len(fid) != 1)} {values}",
+                     f"not reached (run at epoch {run.reached})")
     up, on = Trend.of(before.index / 10, before), Trend.of(after.index / 10, after)
     shown = f"FID at epochs {values}; up to {FID_FLOOR_FROM}: {up.text('per 10 epochs')}; from it: " \
             f"{on.text('per 10 epochs')}"
@@ -191,7 +192,8 @@ def claims(run: PaperRun) -> list[Claim]:
 
 def markdown(run: PaperRun) -> str:
     lines = [f"`{run.name}`, {run.reached} epochs trained.", "", "| epochs | CPU | code |", "|---|---|---|"]
-    lines += [f"| {a}-{b} | {cpu} | {commit} |" for a, b, cpu, commit in run.sittings()]
+    lines += [f"| {a}-{b} | {cpu} | {commit} |" if b > a else f"| {a} | {cpu} | {commit} |"
+              for a, b, cpu, commit in run.sittings()]
     lines += ["", "| figure | the paper's claim | test | this run | verdict |", "|---|---|---|---|---|"]
     lines += [f"| {c.figure} | {c.claim} | {c.test} | {c.shown} | {c.verdict} |" for c in claims(run)]
     lines += ["", discriminator_won(run), "", "| epoch | D loss | G loss | D acc real | D acc generated | "
