@@ -94,7 +94,8 @@ def _enough(path: Path, count: int, cls: str | None) -> None:
     if cls is not None and not count:
         raise HarnessError(f"{path}: no image of class {cls} (looked for a folder of that name, or that label)")
     if count < 2:
-        raise HarnessError(f"{path}: {count} image{'' if count == 1 else 's'} found; FID needs at least 2")
+        of = f" of class {cls}" if cls is not None else ""
+        raise HarnessError(f"{path}: {count} image{'' if count == 1 else 's'}{of} found; FID needs at least 2")
 
 
 def load(path: Path | str, cls: str | None = None) -> np.ndarray:
