@@ -93,13 +93,17 @@ class PaperRun:
     def reached(self) -> int:
         return int(self.epochs.index.max()) if len(self.epochs) else 0
 
-    def evaluated(self, metric: str) -> pd.Series:
-        """The class mean of `metric` at each epoch it was evaluated."""
+    def classes(self, metric: str) -> pd.DataFrame:
+        """`metric` per class (columns) at each epoch it was evaluated (index); empty if never evaluated."""
         if metric not in self.per_class.index.get_level_values(0):
-            return pd.Series(dtype=float)
+            return pd.DataFrame(dtype=float)
         table = self.per_class.loc[metric]
         table.index = table.index.astype(int)
-        return table.mean(axis=1)
+        return table
+
+    def evaluated(self, metric: str) -> pd.Series:
+        """The class mean of `metric` at each epoch it was evaluated."""
+        return self.classes(metric).mean(axis=1)
 
     def sittings(self) -> list[tuple[int, int, str, str]]:
         """(first epoch, last epoch, CPU, commit) per sitting; the last runs to the epoch reached."""
@@ -216,9 +220,8 @@ def figure(run: PaperRun, path: Path) -> None:
 
     fig, axes = plt.subplots(1, 3, figsize=(14, 4))
     last = max(100, run.reached)
-    if "fid" in run.per_class.index.get_level_values(0):
-        table = run.per_class.loc["fid"]
-        table.index = table.index.astype(int)
+    table = run.classes("fid")
+    if not table.empty:
         axes[0].fill_between(table.index, table.min(axis=1), table.max(axis=1), alpha=0.2, label="classes, min-max")
         axes[0].plot(table.index, table.mean(axis=1), "o-", label="class mean")
         axes[0].legend()
