@@ -11,17 +11,20 @@ REPO=$(cd "$(dirname "$0")/.." && pwd)
 EX=(--exclude checkpoints --exclude tensorboard --exclude generator.keras --exclude .lock --exclude .tables.lock
     --exclude domain)
 mkdir -p "$REPO/docs/evidence/paper/runs"
-rsync -a "${EX[@]}" --exclude 'samples/epoch-*[1-46-9].png' "$EVIDENCE/paper/runs/" "$REPO/docs/evidence/paper/runs/"
+kept_grid() {  # epoch $1's grid is kept if it is one of epochs 1-4, every 5th, or the latest ($2 = $3)
+  [ "$1" -le 4 ] || [ $(($1 % 5)) -eq 0 ] || [ "$2" = "$3" ]
+}
+epoch_of() { echo $((10#$(basename "$1" .png | sed 's/epoch-//'))); }
+rsync -a "${EX[@]}" --exclude samples "$EVIDENCE/paper/runs/" "$REPO/docs/evidence/paper/runs/"
 for run in "$EVIDENCE"/paper/runs/*/; do
-  latest=$(ls "$run"samples/epoch-*.png 2>/dev/null | tail -1 || true)
-  [ -n "$latest" ] || continue
   kept="$REPO/docs/evidence/paper/runs/$(basename "$run")/samples"
-  cp "$latest" "$kept/"
+  mkdir -p "$kept"
+  latest=$(basename "$(ls "$run"samples/epoch-*.png 2>/dev/null | tail -1)" 2>/dev/null || true)
+  for grid in "$run"samples/epoch-*.png; do
+    [ -e "$grid" ] && kept_grid "$(epoch_of "$grid")" "$(basename "$grid")" "$latest" && cp -p "$grid" "$kept/"
+  done
   for grid in "$kept"/epoch-*.png; do  # an earlier sync's latest grid goes once a later one is there
-    n=$((10#$(basename "$grid" .png | sed 's/epoch-//')))
-    if [ "$n" -gt 4 ] && [ $((n % 5)) -ne 0 ] && [ "$(basename "$grid")" != "$(basename "$latest")" ]; then
-      rm "$grid"
-    fi
+    [ -e "$grid" ] && ! kept_grid "$(epoch_of "$grid")" "$(basename "$grid")" "$latest" && rm "$grid"
   done
 done
 for cell in "$EVIDENCE"/long/runs/*/; do
