@@ -14,7 +14,7 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 
 def _read_umask() -> int:
@@ -61,6 +61,39 @@ def write_npz(path: Path, **arrays: Any) -> None:
     import numpy as np
 
     _write_via_temp(path, lambda handle: np.savez(handle, **arrays))
+
+
+def write_npz_streamed(path: Path, name: str, shape: tuple[int, ...], dtype: Any, chunks: Iterable[Any],
+                       **small: Any) -> None:
+    """Atomically write an .npz whose array `name` arrives in `chunks` along its first axis, so that a large
+    array never sits in memory whole (np.savez needs it whole); the `small` arrays follow it. np.load reads the
+    file as one np.savez wrote. The chunks must add up to exactly `shape`: anything else leaves no file."""
+    import zipfile
+
+    import numpy as np
+
+    dtype, shape = np.dtype(dtype), tuple(int(d) for d in shape)
+
+    def write(handle) -> None:
+        with zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
+            with archive.open(f"{name}.npy", "w", force_zip64=True) as member:
+                np.lib.format.write_array_header_1_0(member, {"descr": np.lib.format.dtype_to_descr(dtype),
+                                                             "fortran_order": False, "shape": shape})
+                rows = 0
+                for chunk in chunks:
+                    chunk = np.ascontiguousarray(chunk, dtype=dtype)
+                    if chunk.shape[1:] != shape[1:] or rows + len(chunk) > shape[0]:
+                        raise ValueError(f"{path}: a chunk of shape {chunk.shape} does not fit {name} {shape} "
+                                         f"after {rows} rows")
+                    member.write(chunk.tobytes())
+                    rows += len(chunk)
+                if rows != shape[0]:
+                    raise ValueError(f"{path}: {name} got {rows} rows, declared {shape[0]}")
+            for key, value in small.items():
+                with archive.open(f"{key}.npy", "w", force_zip64=True) as member:
+                    np.lib.format.write_array(member, np.asarray(value), allow_pickle=False)
+
+    _write_via_temp(path, write)
 
 
 def write_npy(path: Path, array: Any) -> None:

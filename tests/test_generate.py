@@ -40,6 +40,18 @@ def test_npz_with_labels_is_reproducible(run_dir, tmp_path):
         np.testing.assert_array_equal(x["images"], y["images"])
 
 
+def test_npz_is_streamed_in_batches_and_holds_the_png_images(run_dir, tmp_path):
+    """Batches smaller than n (3 + 1 per class) give the npz the same images, in class order, as the PNGs."""
+    done = []
+    [npz] = generate(run_dir, classes=["River", "Forest"], n=4, out=tmp_path / "n", fmt="npz", batch=3,
+                     on_batch=lambda d, t: done.append((d, t)))
+    pngs = generate(run_dir, classes=["River", "Forest"], n=4, out=tmp_path / "p")
+    assert done == [(3, 8), (4, 8), (7, 8), (8, 8)]
+    with np.load(npz) as got:
+        assert got["labels"].tolist() == [8] * 4 + [1] * 4
+        np.testing.assert_array_equal(got["images"], np.stack([np.asarray(Image.open(p)) for p in pngs]))
+
+
 def test_kept_epoch_and_errors(run_dir, tmp_path):
     generate(run_dir, classes=["Forest"], n=1, out=tmp_path / "e1", epoch=1)
     with pytest.raises(RunError, match="no generator kept for epoch 7; kept: 0001, 0002"):

@@ -55,8 +55,8 @@ def load_generator(rd: RunDir, epoch: int | None = None):
 def generate(run_dir: Path | str, *, classes: list[str], n: int, out: Path | str, fmt: str = "png",
              epoch: int | None = None, seed: int = 0, batch: int = 250, on_batch=None) -> list[Path]:
     """Write n images per class; returns the paths written. Never overwrites. A class's images depend on (seed,
-    class, index) only: `--class Forest` and `--class all` give the same Forest images. PNGs are written batch by
-    batch (`on_batch(done, total)` after each), so a large n never sits in memory; npz holds them all."""
+    class, index) only: `--class Forest` and `--class all` give the same Forest images. Both formats are written
+    batch by batch (`on_batch(done, total)` after each), so a large n never sits in memory."""
     if fmt not in FORMATS:
         raise HarnessError(f"--format {fmt!r}: choose one of {', '.join(FORMATS)}")
     if n < 1:
@@ -74,31 +74,34 @@ def generate(run_dir: Path | str, *, classes: list[str], n: int, out: Path | str
     clash = [str(p) for p in targets if p.exists()]
     if clash:
         raise HarnessError(f"{clash[0]}: already exists; choose another --out (nothing was overwritten)")
-    rd = RunDir(run_dir)
-    cfg, generator, _ = load_generator(rd, epoch)
+    cfg, generator, _ = load_generator(RunDir(run_dir), epoch)
+    batches = _batches(cfg, generator, classes, n, seed, batch, on_batch)
+    if fmt == "npz":
+        labels = np.repeat([eurosat.CLASSES.index(cls) for cls in classes], n).astype(np.int32)
+        atomicio.write_npz_streamed(targets[0], "images", (len(labels), *eurosat.IMAGE_SHAPE), np.uint8,
+                                    (pixels for _, _, pixels in batches),
+                                    labels=labels, class_names=np.array(eurosat.CLASSES))
+        return targets
+    written = []
+    for cls, start, pixels in batches:
+        for i, image in enumerate(pixels, start=start + 1):
+            path = out / cls / f"{cls}_{i:05d}.png"
+            images.save_png(path, image)
+            written.append(path)
+    return written
+
+
+def _batches(cfg, generator, classes: list[str], n: int, seed: int, batch: int, on_batch):
+    """(class, index of the batch's first image, uint8 pixels) per batch, class by class; `on_batch(done, total)`
+    once each batch has been used."""
     total, done = n * len(classes), 0
-    kept_images, kept_labels, written = [], [], []
-    for cls, folder in zip(classes, targets if fmt == "png" else [None] * len(classes)):
+    for cls in classes:
         label = eurosat.CLASSES.index(cls)
         rng = np.random.default_rng([seed, streams.GENERATE_LATENTS, label])
         for start in range(0, n, batch):
             count = min(batch, n - start)
             noise = rng.standard_normal((count, cfg.model.g.noise_dim)).astype(np.float32)
-            labels = np.full(count, label, np.int32)
-            pixels = images.sample_uint8(generator, noise, labels, batch=batch)
-            if fmt == "npz":
-                kept_images.append(pixels)
-                kept_labels.append(labels)
-            else:
-                for i, image in enumerate(pixels, start=start + 1):
-                    path = folder / f"{cls}_{i:05d}.png"
-                    images.save_png(path, image)
-                    written.append(path)
+            yield cls, start, images.sample_uint8(generator, noise, np.full(count, label, np.int32), batch=batch)
             done += count
             if on_batch is not None:
                 on_batch(done, total)
-    if fmt == "npz":
-        atomicio.write_npz(targets[0], images=np.concatenate(kept_images), labels=np.concatenate(kept_labels),
-                           class_names=np.array(eurosat.CLASSES))
-        return targets
-    return written
