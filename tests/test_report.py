@@ -51,6 +51,17 @@ def test_figure_bands_are_the_tables_t_interval():
     assert _t_interval([4.0]) == (4.0, 4.0)  # one seed: no band rather than a made-up one
 
 
+def test_figure_captions_say_whether_there_is_a_band():
+    from harness.report.figures import _spread
+
+    rows = pd.DataFrame({"variant": ["a", "a", "b"], "run": ["a-s0", "a-s1", "b-s0"]})
+    assert _spread(rows) == "band: 95% CI over seeds (none for a variant with one seed)"
+    assert _spread(rows[rows["variant"] == "a"]) == "band: 95% CI over seeds"
+    assert _spread(rows[rows["variant"] == "b"]) == "one seed per variant: no band"
+    assert _spread(rows.rename(columns={"variant": "group"}).iloc[2:], "whiskers", by="group") == (
+        "one seed per variant: no whiskers")
+
+
 def test_holm_matches_the_textbook_example():
     # Holm (1979) step-down: sorted p 0.01, 0.02, 0.04 with m = 3 -> 0.03, 0.04, 0.04.
     assert stats.holm([0.04, 0.01, 0.02]) == pytest.approx([0.04, 0.03, 0.04])

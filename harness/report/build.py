@@ -137,8 +137,7 @@ def build(results_dir: Path | str, *, variants: str | None = None, out: Path | s
     log.info("report: figures")
     for output in _compared_outputs():
         title = f"{_title(output.name)} against epoch" + (" (paper Fig. 9)" if output.published else "")
-        figs += figures.metric_curve(res, fig_dir, output.name, title,
-                                     f"Class mean at each evaluated epoch; band: 95% CI over seeds. {output.caption}.")
+        figs += figures.metric_curve(res, fig_dir, output.name, title, f"{output.caption}.")
     for x, y in metrics.pairs():
         figs += figures.metric_scatter(res, fig_dir, x, y)
     figs += figures.augmentation_curve(res, fig_dir)

@@ -55,8 +55,21 @@ def _with_groups(results: Results, frame: pd.DataFrame) -> pd.DataFrame:
     return frame.assign(variant=frame["run"].map(group_labels(results)))
 
 
+def _spread(rows: pd.DataFrame, what: str = "band", by: str = "variant") -> str:
+    """What a figure's band (or whiskers) shows: a 95% CI over seeds, which a variant with one seed has not."""
+    seeds = rows.groupby(by)["run"].nunique()
+    if seeds.empty or seeds.max() < 2:
+        return f"one seed per variant: no {what}"
+    return f"{what}: 95% CI over seeds" + (" (none for a variant with one seed)" if seeds.min() < 2 else "")
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
 def metric_curve(results: Results, out: Path, metric: str, title: str, caption: str) -> list[Figure]:
-    """`metric` against epoch: the class mean with a band over seeds, and one panel per class."""
+    """`metric` against epoch: the class mean with a band over seeds, and one panel per class; `caption` says
+    what the metric is."""
     m = results.metrics
     rows = m[(m["metric"] == metric) & (m["class"].isin(list(eurosat.CLASSES) + ["mean"]))]
     if rows.empty:
@@ -70,7 +83,8 @@ def metric_curve(results: Results, out: Path, metric: str, title: str, caption: 
         fig, ax = plt.subplots(figsize=(7, 4))
         sns.lineplot(data=mean, x="epoch", y="value", hue="variant", errorbar=_t_interval, marker="o", ax=ax)
         ax.set(ylabel=f"{metric} (class mean)", title=title)
-        figures.append((title, _save(fig, out, f"{metric}-vs-epoch"), caption))
+        figures.append((title, _save(fig, out, f"{metric}-vs-epoch"),
+                        f"Class mean at each evaluated epoch; {_spread(mean)}. {caption}"))
     per_class = rows[rows["class"] != "mean"]
     if not per_class.empty:
         grid = sns.relplot(data=per_class, x="epoch", y="value", hue="variant", col="class", col_wrap=5,
@@ -79,7 +93,7 @@ def metric_curve(results: Results, out: Path, metric: str, title: str, caption: 
         grid.set_titles("{col_name}")
         grid.set_ylabels(metric)
         figures.append((f"{title}, per class", _save(grid.figure, out, f"{metric}-vs-epoch-per-class"),
-                        "One panel per class; band: 95% CI over seeds."))
+                        f"One panel per class; {_spread(per_class)}."))
     return figures
 
 
@@ -127,7 +141,7 @@ def training_curves(results: Results, out: Path) -> list[Figure]:
                            errorbar=_t_interval, height=3.2, aspect=1.3, facet_kws={"sharey": False})
         grid.set_ylabels(ylabel)
         grid.figure.suptitle(title, y=1.03)
-        figures.append((title, _save(grid.figure, out, name), "Band: 95% CI over seeds."))
+        figures.append((title, _save(grid.figure, out, name), f"{_sentence(_spread(part))}."))
     return figures
 
 
@@ -144,7 +158,7 @@ def per_class_bars(results: Results, out: Path, metric: str = "fid") -> list[Fig
     plt.setp(ax.get_xticklabels(), rotation=30, ha="right")
     ax.legend(title="variant", loc="upper left", bbox_to_anchor=(1.01, 1))
     return [(f"Per-class {metric.upper()} by variant", _save(fig, out, f"{metric}-per-class-bars"),
-             "Bars: mean over seeds; whiskers: 95% CI.")]
+             f"Bars: mean over seeds; {_spread(final, 'whiskers', by='group')}.")]
 
 
 def sample_size_curve(results: Results, out: Path) -> list[Figure]:
