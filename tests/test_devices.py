@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -131,6 +132,20 @@ def _moving_statistics() -> set[str]:
     for group, model in (("g", build_generator(cfg.model)), ("d", build_discriminator(cfg.model))):
         out |= {f"{group}/{i:04d}" for i, w in enumerate(model.weights) if "moving_" in w.path}
     return out
+
+
+def test_machine_names_the_cores_and_kernels_this_process_may_use():
+    """A run pinned to one core (taskset) records 1 usable core of 2; an ISA cap is recorded as set."""
+    code = ("import json; from harness.train import devices; m = devices.machine(); "
+            "print(json.dumps([m['cores'], m['usable_cores'], m['onednn_max_cpu_isa']]))")
+    env = {k: v for k, v in os.environ.items() if k not in ("ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA")}
+    pinned = subprocess.run(["taskset", "-c", "0", sys.executable, "-c", code], capture_output=True, text=True,
+                            env={**env, "ONEDNN_MAX_CPU_ISA": "AVX512_CORE_BF16"}, check=True)
+    cores, usable, isa = json.loads(pinned.stdout)
+    assert (usable, isa) == (1, "AVX512_CORE_BF16") and cores >= 1
+    free = json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                                     check=True).stdout)
+    assert free[1] == len(os.sched_getaffinity(0)) and free[2] is None
 
 
 def test_bad_device_requests_are_one_line_errors():
