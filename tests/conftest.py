@@ -19,6 +19,18 @@ SHARED_ARCHIVE = REPO.parent / "shared" / "data" / "EuroSAT_RGB.zip"
 SHARED_CONTENT_DIGEST = "212d180ac5c78350aee9a28308dfe835ff62c2877f21befe4223ccc90d01b73f"
 
 
+def load_tool(name: str):
+    """A dev tool under tools/ as a module (registered, so that its dataclasses resolve their annotations)."""
+    import importlib.util
+    import sys
+
+    spec = importlib.util.spec_from_file_location(name, REPO / "tools" / f"{name}.py")
+    tool = importlib.util.module_from_spec(spec)
+    sys.modules[name] = tool
+    spec.loader.exec_module(tool)
+    return tool
+
+
 def real_archive() -> Path | None:
     candidate = Path(os.environ.get(paths.ENV_DATA) or SHARED_ARCHIVE)
     return candidate if candidate.exists() else None

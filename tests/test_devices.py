@@ -10,6 +10,7 @@ import textwrap
 
 import numpy as np
 import pytest
+from conftest import load_tool
 
 from harness.errors import ConfigError
 from harness.runs import runner
@@ -146,6 +147,23 @@ def test_machine_names_the_cores_and_kernels_this_process_may_use():
     free = json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
                                      check=True).stdout)
     assert free[1] == len(os.sched_getaffinity(0)) and free[2] is None
+
+
+def test_onednn_kernel_summary_counts_only_the_timed_step():
+    """tools/onednn_kernels.py sums the verbose lines between its markers, by kind, implementation and direction."""
+    tool = load_tool("onednn_kernels")
+    line = "onednn_verbose,v1,primitive,exec,cpu,{},{},{},src:bf16::blocked:acdb::f0,,,16x64,{}"
+    verbose = "\n".join([
+        line.format("convolution", "brg_conv_fwd:avx512_core_bf16", "forward_training", 9.0),  # tracing: left out
+        tool.MARK,
+        line.format("convolution", "brg_conv_fwd:avx512_core_bf16", "forward_training", 1.5),
+        "onednn_verbose,v1,primitive,info,template:operation,engine,primitive",
+        line.format("reorder", "jit:uni", "undef", 0.25),
+        line.format("convolution", "brg_conv_fwd:avx512_core_bf16", "forward_training", 2.0),
+        tool.END,
+        line.format("reorder", "jit:uni", "undef", 7.0)])
+    assert tool.summarise(verbose) == [("convolution", "brg_conv_fwd:avx512_core_bf16", "forward_training", 2, 3.5),
+                                       ("reorder", "jit:uni", "undef", 1, 0.25)]
 
 
 def test_bad_device_requests_are_one_line_errors():

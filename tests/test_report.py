@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import load_tool
 from fake_runs import LEGACY_COLUMNS, write_run
 from scipy import stats as sps
 
@@ -505,21 +506,9 @@ def test_a_report_folder_with_its_runs_below_is_remade_in_place(tmp_path, caplog
     assert main(["report", str(empty), "--no-floor"]) == 2
 
 
-def _load_tool(name):
-    """A dev tool under tools/ as a module (registered, so that its dataclasses resolve their annotations)."""
-    import importlib.util
-    import sys
-
-    spec = importlib.util.spec_from_file_location(name, Path(__file__).parents[1] / "tools" / f"{name}.py")
-    tool = importlib.util.module_from_spec(spec)
-    sys.modules[name] = tool
-    spec.loader.exec_module(tool)
-    return tool
-
-
 def test_the_full_width_run_is_set_beside_a_narrow_one_at_equal_steps_and_equal_images(tmp_path):
     """tools/paper_vs_width.py: window means over the same steps, and over twice the steps at half the batch."""
-    tool = _load_tool("paper_vs_width")
+    tool = load_tool("paper_vs_width")
     full = write_run(tmp_path / "full", "paper_dcgan", 0, epochs=2)  # steps 1-2, 3-4; batch set below
     narrow = write_run(tmp_path / "narrow", "paper_dcgan", 0, epochs=4)  # steps 1-8
     for rd, batch, losses in ((full, 128, [1.0, 2.0, 3.0, 4.0]), (narrow, 64, [10, 20, 30, 40, 50, 60, 70, 80])):
@@ -557,7 +546,7 @@ def _convergence_run(root, epochs, fid, g_loss, acc):
 
 def test_the_paper_runs_convergence_claims_are_tested_and_say_when_the_run_is_too_short(tmp_path):
     """tools/paper_convergence.py: Figures 9-11's claims on series whose slopes are known exactly."""
-    tool = _load_tool("paper_convergence")
+    tool = load_tool("paper_convergence")
     wobble = {50: 140, 60: 141, 70: 139, 80: 141, 90: 139, 100: 140}
     like_the_paper = _convergence_run(
         tmp_path / "a", 100, fid=lambda e: 300 - 4 * (e - 10) if e <= 50 else wobble[e],
