@@ -569,4 +569,19 @@ def test_the_paper_runs_convergence_claims_are_tested_and_say_when_the_run_is_to
     short = tool.PaperRun(_convergence_run(tmp_path / "c", 40, fid=lambda e: 300 - e, g_loss=lambda e: 2.0,
                                            acc=lambda e: 0.8).path)
     assert [c.verdict for c in tool.claims(short)][:2] == ["not reached (run at epoch 40)"] * 2
+    assert tool.class_churn(short) == []  # no label fidelity evaluated
     assert "| 40 | 1.000 | 2.000 | 0.800 | 0.800 | 0.800 | 260 |" in tool.markdown(short)
+
+
+def test_the_paper_runs_class_churn_is_counted_between_evaluations(tmp_path):
+    """A flat class mean whose classes swap places: every class moves by 0.5 or 0 between evaluations."""
+    tool = load_tool("paper_convergence")
+    rd = _convergence_run(tmp_path / "d", 10, fid=lambda e: 300, g_loss=lambda e: 2.0, acc=lambda e: 0.8)
+    rows = [(e, c, "label_fidelity", (0.5 if (i + e // 5) % 2 else 0.0) if i < 8 else 0.2, 500, 500)
+            for e in (5, 10) for i, c in enumerate(eurosat.CLASSES)]
+    table = pd.concat([rd.metrics(), pd.DataFrame([(rd.run_id, "paper_dcgan", 0, *r) for r in rows],
+                                                  columns=LEGACY_COLUMNS)])
+    rd.write_table(rd.metrics_path, table)
+    churn = tool.class_churn(tool.PaperRun(rd.path))
+    assert churn[-1] == "Between consecutive evaluations: 5-10: mean |change| 0.400, 8 of 10 classes by more than 0.3."
+    assert "| class mean | 0.240 | 0.240 |" in churn

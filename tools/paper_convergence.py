@@ -191,6 +191,26 @@ def discriminator_won(run: PaperRun) -> str:
             f"; its least accuracy in an epoch ranged {worst.min():.3f}-{worst.max():.3f}.")
 
 
+CHURN = 0.3  # a class whose label fidelity moves by more than this between evaluations changed its verdict
+
+
+def class_churn(run: PaperRun) -> list[str]:
+    """Markdown: label fidelity per class at each evaluation, and how much the classes move between consecutive
+    evaluations (mean |change| over the classes, and how many move by more than CHURN). A flat class mean can hide
+    a generator that keeps changing which classes it draws recognisably: the paper's curves cannot show that."""
+    table = run.classes("label_fidelity")
+    if len(table) < 2:
+        return []
+    moves = table.diff().abs().iloc[1:]
+    lines = ["| label fidelity | " + " | ".join(str(e) for e in table.index) + " |", "|---" * (len(table) + 1) + "|"]
+    lines += [f"| {cls} | " + " | ".join(f"{v:.2f}" for v in table[cls]) + " |" for cls in table.columns]
+    lines.append("| class mean | " + " | ".join(f"{v:.3f}" for v in table.mean(axis=1)) + " |")
+    lines += ["", "Between consecutive evaluations: " + "; ".join(
+        f"{a}-{b}: mean |change| {m.mean():.3f}, {int((m > CHURN).sum())} of {len(m)} classes by more than {CHURN}"
+        for a, b, (_, m) in zip(table.index[:-1], table.index[1:], moves.iterrows())) + "."]
+    return lines
+
+
 def claims(run: PaperRun) -> list[Claim]:
     return [fid_floor(run), losses_diverge(run), accuracy_falls(run)]
 
@@ -201,7 +221,9 @@ def markdown(run: PaperRun) -> str:
               for a, b, cpu, commit in run.sittings()]
     lines += ["", "| figure | the paper's claim | test | this run | verdict |", "|---|---|---|---|---|"]
     lines += [f"| {c.figure} | {c.claim} | {c.test} | {c.shown} | {c.verdict} |" for c in claims(run)]
-    lines += ["", discriminator_won(run), "", "| epoch | D loss | G loss | D acc real | D acc generated | "
+    churn = class_churn(run)
+    lines += ["", discriminator_won(run)] + (["", *churn] if churn else [])
+    lines += ["", "| epoch | D loss | G loss | D acc real | D acc generated | "
               "binary acc | class-mean FID | KID | label fidelity | domain FID |", "|---" * 10 + "|"]
     evaluated = {m: run.evaluated(m) for m in ("fid", "kid", "label_fidelity", "domain_fid")}
     for epoch, r in run.epochs.iterrows():
