@@ -4,7 +4,13 @@ The registry lives with the networks it builds (harness.models.registry); this m
 import path of the decorator and of the lookups a plugin or a notebook uses.
 """
 
-from harness.models.registry import (ENTRY_POINT_GROUP, build_config, description, list_variants, load_plugins,
-                                     register_variant)
+from harness.models.registry import (
+    ENTRY_POINT_GROUP,
+    build_config,
+    description,
+    list_variants,
+    load_plugins,
+    register_variant,
+)
 
 __all__ = ["ENTRY_POINT_GROUP", "build_config", "description", "list_variants", "load_plugins", "register_variant"]

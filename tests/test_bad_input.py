@@ -18,7 +18,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import make_files, write_zip
 from fake_runs import cut_mid_line, write_run
 
