@@ -204,7 +204,7 @@ def class_churn(run: PaperRun) -> list[str]:
     moves = table.diff().abs().iloc[1:]
     lines = ["| label fidelity | " + " | ".join(str(e) for e in table.index) + " |", "|---" * (len(table) + 1) + "|"]
     lines += [f"| {cls} | " + " | ".join(f"{v:.2f}" for v in table[cls]) + " |" for cls in table.columns]
-    lines.append("| class mean | " + " | ".join(f"{v:.3f}" for v in table.mean(axis=1)) + " |")
+    lines.append("| class mean | " + " | ".join(f"{v:.3f}" for v in run.evaluated("label_fidelity")) + " |")
     lines += ["", "Between consecutive evaluations: " + "; ".join(
         f"{a}-{b}: mean |change| {m.mean():.3f}, {int((m > CHURN).sum())} of {len(m)} classes by more than {CHURN}"
         for a, b, (_, m) in zip(table.index[:-1], table.index[1:], moves.iterrows())) + "."]
