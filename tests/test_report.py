@@ -585,3 +585,23 @@ def test_the_paper_runs_class_churn_is_counted_between_evaluations(tmp_path):
     churn = tool.class_churn(tool.PaperRun(rd.path))
     assert churn[-1] == "Between consecutive evaluations: 5-10: mean |change| 0.400, 8 of 10 classes by more than 0.3."
     assert "| class mean | 0.240 | 0.240 |" in churn
+
+
+def test_the_paper_runs_sittings_carry_their_measured_cost(tmp_path):
+    """Each sitting's row: its epochs, CPU, usable cores (or 'not recorded', as code before 0.5.0 wrote) and the
+    median and range of its epochs' training seconds and images/s."""
+    tool = load_tool("paper_convergence")
+    rd = _convergence_run(tmp_path / "e", 5, fid=lambda e: 300, g_loss=lambda e: 2.0, acc=lambda e: 0.8)
+    seconds = {1: 1000.0, 2: 1200.0, 3: 1100.0, 4: 500.0, 5: 600.0}
+    rows = [(e, "", m, v, None, None) for e, s in seconds.items()
+            for m, v in (("wall_time_s", s), ("images_per_s", 27000 / s))]
+    rd.write_table(rd.metrics_path, pd.concat([rd.metrics(), pd.DataFrame(
+        [(rd.run_id, "paper_dcgan", 0, *r) for r in rows], columns=LEGACY_COLUMNS)]))
+    cpu = "Intel(R) Xeon(R) Processor (family 6, model 167)"
+    record = rd.read_record()
+    record["sittings"] = [{"from_epoch": 0, "machine": {"cpu": cpu}, "code": {"commit": "a" * 40}},
+                          {"from_epoch": 3, "machine": {"cpu": cpu, "usable_cores": 2}, "code": {"commit": "b" * 40}}]
+    rd.write_record(record)
+    rows = tool.markdown(tool.PaperRun(rd.path)).splitlines()
+    assert f"| 1-3 | {cpu} | not recorded | 1100 (1000-1200) | 24.5 (22.5-27.0) | aaaaaaa |" in rows
+    assert f"| 4-5 | {cpu} | 2 | 550 (500-600) | 49.5 (45.0-54.0) | bbbbbbb |" in rows

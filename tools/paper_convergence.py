@@ -105,16 +105,51 @@ class PaperRun:
         """The class mean of `metric` at each epoch it was evaluated."""
         return self.classes(metric).mean(axis=1)
 
-    def sittings(self) -> list[tuple[int, int, str, str]]:
-        """(first epoch, last epoch, CPU, commit) per sitting; the last runs to the epoch reached."""
+    def sittings(self) -> list[Sitting]:
+        """Each sitting's epochs, machine, code and measured cost; the last runs to the epoch reached."""
         out, sittings = [], self.record.get("sittings") or []
         for i, s in enumerate(sittings):
             first = int(s.get("from_epoch", 0)) + 1
             last = int(sittings[i + 1]["from_epoch"]) if i + 1 < len(sittings) else self.reached
             if last >= first:
-                out.append((first, last, (s.get("machine") or {}).get("cpu", "not recorded"),
-                            ((s.get("code") or {}).get("commit") or "not recorded")[:7]))
+                machine = s.get("machine") or {}
+                span = self.epochs.loc[first:last]
+                out.append(Sitting(first, last, machine.get("cpu", "not recorded"), machine.get("usable_cores"),
+                                   ((s.get("code") or {}).get("commit") or "not recorded")[:7],
+                                   _column(span, "wall_time_s"), _column(span, "images_per_s")))
         return out
+
+
+def _column(table: pd.DataFrame, name: str) -> pd.Series:
+    return table[name].dropna() if name in table else pd.Series(dtype=float)
+
+
+@dataclass
+class Sitting:
+    """One sitting of the run. Seconds and images/s are per epoch of training, without the evaluations; usable
+    cores is None where the code that trained it did not record CPU affinity (read the job log instead)."""
+    first: int
+    last: int
+    cpu: str
+    usable_cores: int | None
+    commit: str
+    seconds: pd.Series
+    images_per_s: pd.Series
+
+    def row(self) -> str:
+        epochs = f"{self.first}-{self.last}" if self.last > self.first else f"{self.first}"
+        cores = "not recorded" if self.usable_cores is None else str(self.usable_cores)
+        return f"| {epochs} | {self.cpu} | {cores} | {_spread(self.seconds, '.0f')} | " \
+               f"{_spread(self.images_per_s, '.1f')} | {self.commit} |"
+
+
+def _spread(values: pd.Series, fmt: str) -> str:
+    """The median with the range beside it, or one value, or nothing recorded."""
+    if values.empty:
+        return "not recorded"
+    if len(values) == 1:
+        return format(values.iloc[0], fmt)
+    return f"{values.median():{fmt}} ({values.min():{fmt}}-{values.max():{fmt}})"
 
 
 @dataclass
@@ -216,9 +251,11 @@ def claims(run: PaperRun) -> list[Claim]:
 
 
 def markdown(run: PaperRun) -> str:
-    lines = [f"`{run.name}`, {run.reached} epochs trained.", "", "| epochs | CPU | code |", "|---|---|---|"]
-    lines += [f"| {a}-{b} | {cpu} | {commit} |" if b > a else f"| {a} | {cpu} | {commit} |"
-              for a, b, cpu, commit in run.sittings()]
+    lines = [f"`{run.name}`, {run.reached} epochs trained. Seconds and images/s: each epoch's training (the "
+             "evaluations not counted), median and range over the sitting's epochs; what else ran on the machine "
+             "is not recorded.", "",
+             "| epochs | CPU | usable cores | s an epoch | img/s | code |", "|---|---|---|---|---|---|"]
+    lines += [s.row() for s in run.sittings()]
     lines += ["", "| figure | the paper's claim | test | this run | verdict |", "|---|---|---|---|---|"]
     lines += [f"| {c.figure} | {c.claim} | {c.test} | {c.shown} | {c.verdict} |" for c in claims(run)]
     churn = class_churn(run)
