@@ -605,3 +605,29 @@ def test_the_paper_runs_sittings_carry_their_measured_cost(tmp_path):
     rows = tool.markdown(tool.PaperRun(rd.path)).splitlines()
     assert f"| 1-3 | {cpu} | not recorded | 1100 (1000-1200) | 24.5 (22.5-27.0) | aaaaaaa |" in rows
     assert f"| 4-5 | {cpu} | 2 | 550 (500-600) | 49.5 (45.0-54.0) | bbbbbbb |" in rows
+
+
+def test_the_paper_runs_class_order_is_set_against_the_paper_and_the_floors(tmp_path):
+    """Figure 3's ordering per evaluation: at epoch 10 the classes rise in the dataset's order (so the paper's
+    four fall out of its order), at epoch 20 they follow the paper's; floors rising with the dataset's order
+    agree with epoch 10 exactly (tau +1) and the gaps above them name the classes that are hardest for G."""
+    tool = load_tool("paper_convergence")
+    rd = _convergence_run(tmp_path / "f", 20, fid=lambda e: 300, g_loss=lambda e: 2.0, acc=lambda e: 0.8)
+    paper_like = {"Forest": 10.0, "SeaLake": 20.0, "Pasture": 30.0, "Industrial": 40.0}
+    metrics = rd.metrics()
+    at_20 = (metrics["epoch"].astype(int) == 20) & (metrics["metric"] == "fid")
+    metrics.loc[at_20, "value"] = [paper_like.get(c, 50.0 + 2 * i) for i, c in enumerate(metrics.loc[at_20, "class"])]
+    rd.write_table(rd.metrics_path, metrics)
+    floor_csv = tmp_path / "floor.csv"
+    pd.DataFrame({"class": [*eurosat.CLASSES, "mean"], "floor mean": [*range(10), 4.5]}).to_csv(floor_csv, index=False)
+    floor = tool.read_floor(floor_csv)
+    assert list(floor.index) == list(eurosat.CLASSES)  # the mean row is not a class
+    order = tool.class_order(tool.PaperRun(rd.path), floor)
+    assert order[0].startswith("| epoch | best | worst | Forest < SeaLake < Pasture < Industrial | Kendall tau")
+    assert order[2].startswith("| 10 | AnnualCrop 291.0 | SeaLake 309.0 | no: Forest < Industrial < Pasture < SeaLake |"
+                               " +1.00 (p ")
+    assert order[2].endswith("| AnnualCrop 291.0 | SeaLake 300.0 |")  # FID - floor: 291 + i
+    assert order[3].startswith("| 20 | Forest 10.0 | River 66.0 | yes |")
+    assert order[3].endswith("| Forest 9.0 | River 58.0 |")
+    text = tool.markdown(tool.PaperRun(rd.path))  # without floors: no floor columns
+    assert "| 20 | Forest 10.0 | River 66.0 | yes |\n" in text

@@ -1,6 +1,7 @@
 """Dev tool: the paper protocol's run checked against the study's Figures 9-11, claim by claim.
 
     python tools/paper_convergence.py docs/evidence/paper/runs/paper_dcgan-paper-s0 \
+        --floor docs/evidence/paper/floor.csv \
         --out docs/evidence/paper/convergence.md --figure docs/evidence/paper/convergence.png
 
 The study (section 3.3) reads three things off its curves and takes them as evidence of non-convergence. Each is
@@ -20,6 +21,11 @@ paper's?" gets an answer that can be wrong, and says "not reached" while the run
   over all epochs and over the later half. It holds over a span when the slope's interval lies below zero.
   Needs five epochs.
 
+Beside them, Figure 3's ordering at each FID evaluation: the best and worst class, whether the four classes the
+paper names fall in its order, and, given tools/paper_floor.py's real-vs-real floors, Kendall's tau between the
+classes' FID and their floors (how far the ordering is the classes' own) and the best and worst class above the
+floor.
+
 Per-epoch means are autocorrelated, so the trend tests' p-values and intervals are optimistic; they describe one
 run (one seed, as the paper's), not a population of runs. The study trained 300 epochs on a GPU; this run stops at
 100 at most, so "a floor through epoch 300" is out of its reach and is not tested.
@@ -38,6 +44,7 @@ from scipy import stats
 
 from harness import atomicio
 from harness.data import eurosat
+from harness.evaluate.metrics.inception_distances import PAPER_FID
 from harness.rows import D_WON_ACCURACY
 from harness.runs.rundir import RunDir
 
@@ -246,11 +253,45 @@ def class_churn(run: PaperRun) -> list[str]:
     return lines
 
 
+def class_order(run: PaperRun, floor: pd.Series | None = None) -> list[str]:
+    """Figure 3's ordering at each FID evaluation: the best and worst class, whether the four classes the paper
+    names fall in its order, and (given the real-vs-real floor per class) how far the ordering is the classes'
+    own: Kendall's tau between the classes' FID and their floors, and the best and worst class above the floor."""
+    table = run.classes("fid")
+    if table.empty:
+        return []
+    named = sorted((c for c in PAPER_FID if c in eurosat.CLASSES), key=PAPER_FID.get)
+    header = "| epoch | best | worst | " + " < ".join(named) + " |"
+    if floor is not None:
+        header += " Kendall tau with the floors | best above the floor | worst above the floor |"
+    lines = [header, "|---" * (header.count("|") - 1) + "|"]
+    for epoch, fid in table.iterrows():
+        fid = fid.dropna()
+        in_order = all(fid.get(a, np.nan) < fid.get(b, np.nan) for a, b in zip(named, named[1:]))
+        cells = [str(epoch), f"{fid.idxmin()} {fid.min():.1f}", f"{fid.idxmax()} {fid.max():.1f}",
+                 "yes" if in_order else "no: " + " < ".join(fid.reindex(named).dropna().sort_values().index)]
+        if floor is not None:
+            both = fid.index.intersection(floor.index)
+            tau = stats.kendalltau(fid[both], floor[both])
+            gap = fid[both] - floor[both]
+            cells += [f"{tau.statistic:+.2f} (p {tau.pvalue:.2g}, {len(both)} classes)",
+                      f"{gap.idxmin()} {gap.min():.1f}", f"{gap.idxmax()} {gap.max():.1f}"]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def read_floor(path: Path) -> pd.Series:
+    """The mean real-vs-real FID per class from tools/paper_floor.py's CSV."""
+    table = pd.read_csv(path)
+    table = table[table["class"].isin(eurosat.CLASSES)]
+    return table.set_index("class")["floor mean"].astype(float)
+
+
 def claims(run: PaperRun) -> list[Claim]:
     return [fid_floor(run), losses_diverge(run), accuracy_falls(run)]
 
 
-def markdown(run: PaperRun) -> str:
+def markdown(run: PaperRun, floor: pd.Series | None = None) -> str:
     lines = [f"`{run.name}`, {run.reached} epochs trained. Seconds and images/s: each epoch's training (the "
              "evaluations not counted), median and range over the sitting's epochs; what else ran on the machine "
              "is not recorded.", "",
@@ -258,6 +299,11 @@ def markdown(run: PaperRun) -> str:
     lines += [s.row() for s in run.sittings()]
     lines += ["", "| figure | the paper's claim | test | this run | verdict |", "|---|---|---|---|---|"]
     lines += [f"| {c.figure} | {c.claim} | {c.test} | {c.shown} | {c.verdict} |" for c in claims(run)]
+    order = class_order(run, floor)
+    if order:
+        lines += ["", "Figure 3's ordering at each evaluation (per-class Inception FID at N = 500"
+                  + ("; floor: two real samples of the class at the same N" if floor is not None else "") + "):",
+                  "", *order]
     churn = class_churn(run)
     lines += ["", discriminator_won(run)] + (["", *churn] if churn else [])
     lines += ["", "| epoch | D loss | G loss | D acc real | D acc generated | "
@@ -308,9 +354,11 @@ def main(argv=None) -> int:
     parser.add_argument("run", type=Path, help="the paper protocol's run folder")
     parser.add_argument("--out", type=Path, help="also write the Markdown here")
     parser.add_argument("--figure", type=Path, help="also draw the three panels (PNG)")
+    parser.add_argument("--floor", type=Path,
+                        help="tools/paper_floor.py's CSV: set each class's FID beside its real-vs-real floor")
     args = parser.parse_args(argv)
     run = PaperRun(args.run)
-    text = markdown(run)
+    text = markdown(run, read_floor(args.floor) if args.floor else None)
     print(text, end="")
     if args.out:
         atomicio.write_text(args.out, text)
