@@ -631,3 +631,6 @@ def test_the_paper_runs_class_order_is_set_against_the_paper_and_the_floors(tmp_
     assert order[3].endswith("| Forest 9.0 | River 58.0 |")
     text = tool.markdown(tool.PaperRun(rd.path))  # without floors: no floor columns
     assert "| 20 | Forest 10.0 | River 66.0 | yes |\n" in text
+    out, png = tmp_path / "convergence.md", tmp_path / "convergence.png"
+    assert tool.main([str(rd.path), "--floor", str(floor_csv), "--out", str(out), "--figure", str(png)]) == 0
+    assert "| Kendall tau with the floors |" in out.read_text() and png.read_bytes()[:4] == b"\x89PNG"

@@ -316,8 +316,9 @@ def markdown(run: PaperRun, floor: pd.Series | None = None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def figure(run: PaperRun, path: Path) -> None:
-    """Three panels laid out as the paper's Figures 9, 10 and 11, with the epochs its text names marked."""
+def figure(run: PaperRun, path: Path, floor: pd.Series | None = None) -> None:
+    """Three panels laid out as the paper's Figures 9, 10 and 11, with the epochs its text names marked and, given
+    the floors, the class mean a generator as good as the real data would reach."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -329,6 +330,9 @@ def figure(run: PaperRun, path: Path) -> None:
     if not table.empty:
         axes[0].fill_between(table.index, table.min(axis=1), table.max(axis=1), alpha=0.2, label="classes, min-max")
         axes[0].plot(table.index, table.mean(axis=1), "o-", label="class mean")
+    if floor is not None:
+        axes[0].axhline(floor.mean(), color="black", linestyle="--", label="real vs real, class mean")
+    if not table.empty or floor is not None:
         axes[0].legend()
     axes[0].set(title="FID throughout training (Fig. 9)", ylabel="Inception FID, N = 500 per class")
     axes[1].plot(run.epochs.index, run.epochs["d_loss"], label="D loss")
@@ -358,12 +362,13 @@ def main(argv=None) -> int:
                         help="tools/paper_floor.py's CSV: set each class's FID beside its real-vs-real floor")
     args = parser.parse_args(argv)
     run = PaperRun(args.run)
-    text = markdown(run, read_floor(args.floor) if args.floor else None)
+    floor = read_floor(args.floor) if args.floor else None
+    text = markdown(run, floor)
     print(text, end="")
     if args.out:
         atomicio.write_text(args.out, text)
     if args.figure:
-        figure(run, args.figure)
+        figure(run, args.figure, floor)
     return 0
 
 
