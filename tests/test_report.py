@@ -96,6 +96,16 @@ def test_report_tables_numbers_and_files(results):
     assert "best epoch" in report.terminal and "spectral_norm" in report.terminal
 
 
+def test_a_report_remade_from_the_same_runs_writes_the_same_figures(results):
+    """Committed reports are remade as runs grow: a figure whose data did not change must not change a byte (SVGs
+    otherwise carry a date and random element ids, and every remake rewrote all of them)."""
+    first = build(results, floor=False)
+    figures = {p.name: p.read_bytes() for p in (first.out / "figures").glob("*.*")}
+    assert any(name.endswith(".svg") for name in figures)
+    again = build(results, floor=False)
+    assert {p.name: p.read_bytes() for p in (again.out / "figures").glob("*.*")} == figures
+
+
 def add_domain_rows(rd: RunDir, variant: str, seed: int, *, epoch: int, alone: float, gain: float) -> None:
     """Append what `harness eval --metrics fidelity,cas,augmentation` writes, with known values."""
     rows = [(epoch, "mean", "label_fidelity", 0.3 + gain, None, 20), (epoch, "all", "cas", 0.2 + gain, 2700, 21600)]
