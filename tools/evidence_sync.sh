@@ -2,7 +2,7 @@
 # Dev tool: copy the background evidence runs (tools/evidence_jobs.sh) into docs/evidence: the paper run as it
 # stands, and every finished long cell. No checkpoints, tensorboard logs, exported generators, domain caches or
 # lock files; the paper run's sample grids thinned to epochs 1-4, every 5th and the latest (the repository
-# stays small). Then remake the reports (see docs/evidence.md for the commands).
+# stays small). Then remake the reports: tools/paper_remake.sh for the paper run.
 # Usage: tools/evidence_sync.sh [EVIDENCE_DIR=/work/evidence]. Copy while a job writes and the copy may catch a
 # half-written table: the reports refuse such a table in one line; copy again.
 set -euo pipefail
