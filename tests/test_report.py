@@ -532,11 +532,24 @@ def test_the_full_width_run_is_set_beside_a_narrow_one_at_equal_steps_and_equal_
     assert table.loc[2, "images"] == 4 * 128 and table.loc[2, "d_loss full"] == pytest.approx(3.5)
     assert table.loc[2, "d_loss equal steps"] == pytest.approx(35.0)  # narrow steps 3-4
     assert table.loc[2, "d_loss equal images"] == pytest.approx(65.0)  # narrow steps 5-8: 512 images
-    # FID: the narrow run's evaluation nearest the same step (4: its epoch 2) and the same images (step 8).
+    # FID: the narrow run's latest evaluation by the same step (4: its epoch 2) and the same images (step 8).
     narrow_fid = {e: 145 + 50 * (4 - e) for e in range(1, 5)}  # fake_runs: class mean at epoch e of 4
     assert table.loc[2, "fid equal steps"] == pytest.approx(narrow_fid[2]) and table.loc[2, "fid equal steps step"] == 4
     assert table.loc[2, "fid equal images"] == pytest.approx(narrow_fid[4])
     assert "not trained" not in tool.markdown(table.reset_index(), tool.Run(full.path), tool.Run(narrow.path))
+
+    # A narrow run of 3 epochs (steps 1-6) that evaluated FID only at epochs 2 and 3 (steps 4 and 6): by step 2
+    # it had no FID yet, and an evaluation after more training (step 4) does not stand in; step 8 it never trained.
+    short = write_run(tmp_path / "short", "paper_dcgan", 0, epochs=3)
+    record = short.read_record()
+    record["config"]["train.batch_size"] = 64
+    short.write_record(record)
+    m = short.metrics()
+    short.write_table(short.metrics_path, m[~((m["metric"] == "fid") & (m["epoch"].astype(int) == 1))])
+    table = tool.compare(tool.Run(full.path), tool.Run(short.path))
+    lines = tool.markdown(table, tool.Run(full.path), tool.Run(short.path)).splitlines()
+    assert [line for line in lines if "| fid |" in line] == [  # full width: 195 at epoch 1, 145 at epoch 2
+        "|  | fid | 195 | not evaluated by then | 195 (step 4) |", "|  | fid | 145 | 195 (step 4) | not trained |"]
 
 
 def _convergence_run(root, epochs, fid, g_loss, acc):

@@ -7,10 +7,10 @@ at equal images seen.
 The two runs differ in width, batch size and images per epoch, so their epochs are not comparable. For each
 epoch of the full-width run this sets its numbers beside the narrow run's over the same optimiser steps and over
 the same number of images seen. Training numbers (losses, D accuracy) are means over exactly that window of
-steps in each run's steps.csv; evaluated outputs are the narrow run's evaluation nearest to that step or image
-count, with the step it was taken at. Only outputs evaluated alike compare: FID is biased by N (compare KID,
-which is not, when the two N differ), and domain metrics need the same reference classifier (both records
-name its digest, or say that they do not).
+steps in each run's steps.csv; evaluated outputs are the narrow run's latest evaluation at or before that step or
+image count (never one it made after more training than the full-width run had), with the step it was taken at.
+Only outputs evaluated alike compare: FID is biased by N (compare KID, which is not, when the two N differ), and
+domain metrics need the same reference classifier (both records name its digest, or say that they do not).
 """
 
 from __future__ import annotations
@@ -56,12 +56,16 @@ class Run:
             return float("nan")
         return float(rows[metric].mean())
 
-    def nearest(self, metric: str, step: float) -> tuple[float, int] | None:
-        rows = self.evaluated[self.evaluated["metric"] == metric].dropna(subset=["step"])
+    def latest(self, metric: str, step: float) -> tuple[float, float, str]:
+        """(value, step it was taken at, "") of the last evaluation of `metric` at or before `step`, or (NaN, NaN,
+        why not): the run stopped before `step`, or had not evaluated `metric` by then."""
+        if step > self.last_step.max():
+            return np.nan, np.nan, "not trained"
+        rows = self.evaluated[(self.evaluated["metric"] == metric) & (self.evaluated["step"] <= step)]
         if rows.empty:
-            return None
-        best = rows.iloc[int(np.argmin(np.abs(rows["step"].to_numpy() - step)))]
-        return float(best["value"]), int(best["step"])
+            return np.nan, np.nan, "not evaluated by then"
+        last = rows.loc[rows["step"].idxmax()]
+        return float(last["value"]), float(last["step"]), ""
 
 
 def compare(full: Run, narrow: Run) -> pd.DataFrame:
@@ -81,8 +85,8 @@ def compare(full: Run, narrow: Run) -> pd.DataFrame:
                 continue
             row[f"{metric} full"] = float(mine["value"].iloc[0])
             for label, step in (("equal steps", last), ("equal images", last * ratio)):
-                got = narrow.nearest(metric, step)
-                row[f"{metric} {label}"], row[f"{metric} {label} step"] = got if got else (np.nan, np.nan)
+                (row[f"{metric} {label}"], row[f"{metric} {label} step"],
+                 row[f"{metric} {label} why"]) = narrow.latest(metric, step)
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -102,7 +106,10 @@ def markdown(table: pd.DataFrame, full: Run, narrow: Run) -> str:
             for label in ("equal steps", "equal images"):
                 value = r.get(f"{metric} {label}", np.nan)
                 at = r.get(f"{metric} {label} step")
-                cells.append("not trained" if pd.isna(value) else f"{value:.3g}" + (
+                if pd.isna(value):
+                    cells.append(r.get(f"{metric} {label} why") or "not trained")
+                    continue
+                cells.append(f"{value:.3g}" + (
                     f" (step {int(at):,})" if at is not None and not pd.isna(at) else ""))
             lines.append(f"| {where} | {metric} | " + " | ".join(cells) + " |")
             where = ""
