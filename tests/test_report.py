@@ -657,3 +657,20 @@ def test_the_paper_runs_class_order_is_set_against_the_paper_and_the_floors(tmp_
     out, png = tmp_path / "convergence.md", tmp_path / "convergence.png"
     assert tool.main([str(rd.path), "--floor", str(floor_csv), "--out", str(out), "--figure", str(png)]) == 0
     assert "| Kendall tau with the floors |" in out.read_text() and png.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_the_paper_runs_two_feature_spaces_are_set_against_each_other(tmp_path):
+    """Inception FID falls by 10 in every class from epoch 10 to 20; domain FID falls in the first six classes
+    and rises in the last four: six both better, four split, none both worse."""
+    tool = load_tool("paper_convergence")
+    rd = _convergence_run(tmp_path / "g", 20, fid=lambda e: 310 - e, g_loss=lambda e: 2.0, acc=lambda e: 0.8)
+    rows = [(e, c, "domain_fid", 50.0 + (0 if e == 10 else (-5 if i < 6 else 5)), 500, 500)
+            for e in (5, 10, 15, 20) for i, c in enumerate(eurosat.CLASSES)]
+    rd.write_table(rd.metrics_path, pd.concat([rd.metrics(), pd.DataFrame(
+        [(rd.run_id, "paper_dcgan", 0, *r) for r in rows], columns=LEGACY_COLUMNS)]))
+    lines = tool.feature_agreement(tool.PaperRun(rd.path))
+    split = ", ".join(eurosat.CLASSES[6:])
+    assert lines[2] == f"| 10-20 | 300.0 -> 290.0 | 50.0 -> 49.0 | 6 | 0 | 4: {split} |"
+    assert len(lines) == 3  # epochs 5 and 15 have no Inception FID: only 10-20 is a pair
+    assert tool.feature_agreement(tool.PaperRun(_convergence_run(
+        tmp_path / "h", 20, fid=lambda e: 300, g_loss=lambda e: 2.0, acc=lambda e: 0.8).path)) == []

@@ -24,7 +24,8 @@ paper's?" gets an answer that can be wrong, and says "not reached" while the run
 Beside them, Figure 3's ordering at each FID evaluation: the best and worst class, whether the four classes the
 paper names fall in its order, and, given tools/paper_floor.py's real-vs-real floors, Kendall's tau between the
 classes' FID and their floors (how far the ordering is the classes' own) and the best and worst class above the
-floor.
+floor; and between consecutive FID evaluations, in how many classes Inception FID and the reference classifier's
+domain FID move the same way.
 
 Per-epoch means are autocorrelated, so the trend tests' p-values and intervals are optimistic; they describe one
 run (one seed, as the paper's), not a population of runs. The study trained 300 epochs on a GPU; this run stops at
@@ -253,6 +254,29 @@ def class_churn(run: PaperRun) -> list[str]:
     return lines
 
 
+def feature_agreement(run: PaperRun) -> list[str]:
+    """Markdown: between consecutive evaluations with both, does Inception FID move the way the reference
+    classifier's domain FID does? Per class, how many classes both improve, both worsen or split, and the class
+    means' changes. The two networks see different things (ImageNet objects at 299 px, EuroSAT classes at 64 px),
+    so one FID curve alone can read as progress or as non-convergence for the same generator."""
+    inception, domain = run.classes("fid"), run.classes("domain_fid")
+    epochs = inception.index.intersection(domain.index)
+    if len(epochs) < 2:
+        return []
+    lines = ["| epochs | Inception FID, class mean | domain FID, class mean | classes both better | both worse | "
+             "split |", "|---|---|---|---|---|---|"]
+    for a, b in zip(epochs[:-1], epochs[1:]):
+        di, dd = inception.loc[b] - inception.loc[a], domain.loc[b] - domain.loc[a]
+        both = di.index.intersection(dd.index)
+        di, dd = di[both], dd[both]
+        split = [c for c in both if (di[c] < 0) != (dd[c] < 0)]
+        lines.append(f"| {a}-{b} | {inception.loc[a].mean():.1f} -> {inception.loc[b].mean():.1f} | "
+                     f"{domain.loc[a].mean():.1f} -> {domain.loc[b].mean():.1f} | {int(((di < 0) & (dd < 0)).sum())} | "
+                     f"{int(((di >= 0) & (dd >= 0)).sum())} | {len(split)}" + (f": {', '.join(split)}" if split else "")
+                     + " |")
+    return lines
+
+
 def class_order(run: PaperRun, floor: pd.Series | None = None) -> list[str]:
     """Figure 3's ordering at each FID evaluation: the best and worst class, whether the four classes the paper
     names fall in its order, and (given the real-vs-real floor per class) how far the ordering is the classes'
@@ -304,6 +328,10 @@ def markdown(run: PaperRun, floor: pd.Series | None = None) -> str:
         lines += ["", "Figure 3's ordering at each evaluation (per-class Inception FID at N = 500"
                   + ("; floor: two real samples of the class at the same N" if floor is not None else "") + "):",
                   "", *order]
+    agreement = feature_agreement(run)
+    if agreement:
+        lines += ["", "Inception FID against the reference classifier's domain FID, per class (lower is better for "
+                  "both):", "", *agreement]
     churn = class_churn(run)
     lines += ["", discriminator_won(run)] + (["", *churn] if churn else [])
     lines += ["", "| epoch | D loss | G loss | D acc real | D acc generated | "
