@@ -1,0 +1,56 @@
+"""tools/artefact_sensitivity.py: the alterations are what they say, and FID is taken against the kept half."""
+
+import numpy as np
+import pytest
+from conftest import load_tool
+
+
+@pytest.fixture(scope="module")
+def tool():
+    return load_tool("artefact_sensitivity")
+
+
+def test_the_checkerboard_alternates_by_pixel_and_clips(tool):
+    images = np.full((2, 4, 4, 3), 100, np.uint8)
+    images[1] = 250  # near white: +12 clips at 255
+    out = tool.checkerboard(images, 12)
+    assert out[0, 0, 0, 0] == 112 and out[0, 0, 1, 0] == 88 and out[0, 1, 0, 0] == 88 and out[0, 1, 1, 0] == 112
+    assert out[1, 0, 0, 0] == 255 and out[1, 0, 1, 0] == 238
+    assert tool.rms_change(images[:1], out[:1]) == pytest.approx(12.0)
+
+
+def test_the_blur_keeps_a_flat_image_and_softens_an_edge(tool):
+    flat = np.full((1, 8, 8, 3), 77, np.uint8)
+    assert np.array_equal(tool.blur(flat, 1.5), flat)
+    edge = np.zeros((1, 8, 8, 3), np.uint8)
+    edge[:, :, 4:] = 200
+    out = tool.blur(edge, 1.0)
+    assert 0 < out[0, 0, 3, 0] < 100 < out[0, 0, 4, 0] < 200  # the step is spread over its neighbours
+    assert np.array_equal(out[..., 0], out[..., 2])  # channels blurred alike, not into each other
+
+
+def test_measure_takes_fid_against_the_kept_half_in_every_space(tool):
+    """With a real (if small) feature map, the pixels' per-channel 2x2-block means: 'none' gives the FID of the
+    two halves, and a checkerboard, which averages out over 2x2 blocks, changes nothing in that space."""
+    rng = np.random.default_rng(0)
+    kept, altered = (rng.integers(40, 200, (64, 8, 8, 3), dtype=np.uint8) for _ in range(2))
+
+    def blocks(x):
+        return x.astype(np.float64).reshape(len(x), 4, 2, 4, 2, 3).mean(axis=(2, 4)).reshape(len(x), -1)
+
+    rows = tool.measure(kept, altered, {"blocks": (blocks(kept), blocks)},
+                        {"none": lambda x: x, "checkerboard 4": lambda x: tool.checkerboard(x, 4),
+                         "blur 1.5 px": lambda x: tool.blur(x, 1.5)})
+    by = {r["alteration"]: r for r in rows}
+    from harness.evaluate.fid import distances
+
+    assert by["none"]["blocks FID"] == pytest.approx(distances.fid(blocks(kept), blocks(altered)))
+    assert by["none"]["rms change"] == 0
+    assert by["checkerboard 4"]["blocks FID"] == pytest.approx(by["none"]["blocks FID"], rel=1e-6)
+    assert by["blur 1.5 px"]["blocks FID"] > by["none"]["blocks FID"]  # blurring shrinks the blocks' spread
+
+
+def test_unknown_classes_are_refused_in_one_line(tool, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        tool.main(["--classes", "Forest,Desert"])
+    assert exit_.value.code == 2 and "Desert not a EuroSAT class" in capsys.readouterr().err
