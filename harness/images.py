@@ -31,13 +31,16 @@ def sample_uint8(generator, noise: np.ndarray, labels: np.ndarray, *, batch: int
                            for i in range(0, len(labels), batch)])
 
 
+def label_width(row_labels: list[str] | None) -> int:
+    """Pixels left of a grid's images for its row labels (none without labels)."""
+    return 8 + 6 * max(len(label) for label in row_labels) if row_labels else 0
+
+
 def grid(images: np.ndarray, rows: int, *, pad: int = 2, row_labels: list[str] | None = None) -> np.ndarray:
     """Tile uint8 images (rows * cols, H, W, 3) into one uint8 picture, one row per class."""
     count, h, w, c = images.shape
     cols = count // rows
-    label_w = 0
-    if row_labels:
-        label_w = 8 + 6 * max(len(label) for label in row_labels)
+    label_w = label_width(row_labels)
     out = np.full((rows * (h + pad) + pad, label_w + cols * (w + pad) + pad, c), 255, np.uint8)
     for i in range(rows * cols):
         r, col = divmod(i, cols)

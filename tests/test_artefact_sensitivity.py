@@ -54,3 +54,32 @@ def test_unknown_classes_are_refused_in_one_line(tool, capsys):
     with pytest.raises(SystemExit) as exit_:
         tool.main(["--classes", "Forest,Desert"])
     assert exit_.value.code == 2 and "Desert not a EuroSAT class" in capsys.readouterr().err
+
+
+def test_the_artefact_measures_read_a_known_checkerboard(tool):
+    """On a flat image plus a +-5 checkerboard, the checkerboard amplitude and the 8-pixel grid pattern are both 5;
+    on the flat image alone both are 0, and so is its fine texture."""
+    flat = np.full((1, 64, 64, 3), 120, np.uint8)
+    board = tool.checkerboard(flat, 5)
+    assert tool.checkerboard_amplitude(board)[0] == pytest.approx(5.0)
+    assert tool.grid_pattern(board)[0] == pytest.approx(5.0)
+    assert tool.checkerboard_amplitude(flat)[0] == 0 and tool.grid_pattern(flat)[0] == 0
+    assert tool.fine_texture(flat)[0] == 0 and tool.fine_texture(board)[0] > 0
+    stripes = flat.astype(np.int16)
+    stripes[:, :, ::8] += 40  # a column every 8 pixels: an 8-pixel grid, no period-2 component at all
+    stripes = stripes.astype(np.uint8)
+    assert tool.grid_pattern(stripes)[0] > 10 and tool.checkerboard_amplitude(stripes)[0] == pytest.approx(0.0)
+
+
+def test_a_sample_grid_is_cut_back_into_its_images(tool):
+    from harness import images
+    from harness.data import eurosat
+
+    rng = np.random.default_rng(1)
+    tiles = rng.integers(0, 256, (len(eurosat.CLASSES) * 3, 64, 64, 3), dtype=np.uint8)
+    picture = images.grid(tiles, len(eurosat.CLASSES), row_labels=list(eurosat.CLASSES))
+    back = tool.grid_tiles(picture, list(eurosat.CLASSES))
+    assert back.shape == (len(eurosat.CLASSES), 3, 64, 64, 3)
+    assert np.array_equal(back.reshape(-1, 64, 64, 3), tiles)
+    with pytest.raises(ValueError, match="not a grid of 9 labelled rows"):
+        tool.grid_tiles(picture, list(eurosat.CLASSES)[:9])

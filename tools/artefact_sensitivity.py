@@ -2,6 +2,8 @@
 
     python tools/artefact_sensitivity.py --classes Forest,Residential,Pasture \
         --out docs/evidence/paper/artefacts.csv
+    python tools/artefact_sensitivity.py --run docs/evidence/paper/runs/paper_dcgan-paper-s0 \
+        --out docs/evidence/paper/artefacts-in-samples.md
 
 Two disjoint samples of N real images of a class (the first draw of tools/paper_floor.py) give the real-vs-real
 FID, the floor. Then one sample is altered and the FID taken again, in two feature spaces: the FID Inception
@@ -13,6 +15,13 @@ two kinds can be set side by side per unit of change.
 
 A generator's images differ from real ones in many ways at once, so this does not say why a generator's FID moved;
 it says how strongly each space responds to each artefact alone, on real images.
+
+With --run, it measures how much of each artefact a run's samples carry instead (no network; the 8 fixed-latent
+images per class of each sample grid the run wrote): the checkerboard amplitude, the size of the image's
+period-2 component in grey levels (exactly delta for a checkerboard of +-delta on a flat image), the 8-pixel grid
+pattern, the RMS of what repeats every 8 pixels (periods 2, 4 and 8: the stacked upsamplings' grid), and the fine
+texture, the RMS difference between the image and its 1-pixel blur (what blurring removes), per class and epoch,
+beside the same measures of 500 real images of each class.
 """
 
 from __future__ import annotations
@@ -77,6 +86,71 @@ def measure(kept: np.ndarray, altered: np.ndarray, spaces: dict[str, tuple[np.nd
     return rows
 
 
+def checkerboard_amplitude(images: np.ndarray) -> np.ndarray:
+    """Per image, the amplitude of its period-2 component in grey levels: |mean of (-1)^(row+col) x pixel| per
+    channel, averaged over the channels."""
+    h, w = images.shape[1:3]
+    sign = np.where((np.arange(h)[:, None] + np.arange(w)[None, :]) % 2 == 0, 1.0, -1.0)
+    return np.abs((images.astype(np.float64) * sign[None, :, :, None]).mean(axis=(1, 2))).mean(axis=1)
+
+
+def grid_pattern(images: np.ndarray, period: int = 8) -> np.ndarray:
+    """Per image, the RMS in grey levels of its mean period x period tile, less that tile's mean: the part of the
+    image that repeats every `period` pixels in both directions (periods 2, 4 and 8 of stacked stride-2 upsampling
+    included; exactly delta for a +-delta checkerboard). Natural texture averages out over the tiles, not to 0."""
+    n, h, w, c = images.shape
+    tile = images.astype(np.float64).reshape(n, h // period, period, w // period, period, c).mean(axis=(1, 3))
+    tile -= tile.mean(axis=(1, 2), keepdims=True)
+    return np.sqrt((tile ** 2).mean(axis=(1, 2, 3)))
+
+
+def fine_texture(images: np.ndarray) -> np.ndarray:
+    """Per image, the RMS difference in grey levels between it and its 1-pixel Gaussian blur."""
+    diff = images.astype(np.float64) - blur(images, 1.0).astype(np.float64)
+    return np.sqrt((diff ** 2).mean(axis=(1, 2, 3)))
+
+
+MEASURES = {"checkerboard amplitude": checkerboard_amplitude, "8-pixel grid pattern": grid_pattern,
+            "fine texture": fine_texture}
+
+
+def grid_tiles(grid: np.ndarray, labels: list[str], size: int = 64, pad: int = 2) -> np.ndarray:
+    """The images of a sample grid that harness.images.grid wrote with these row labels, one row per label:
+    (rows, cols, size, size, 3)."""
+    from harness.images import label_width
+
+    rows, left = len(labels), label_width(labels)
+    cols, rest = divmod(grid.shape[1] - left - pad, size + pad)
+    if grid.shape[0] != rows * (size + pad) + pad or rest or cols < 1:
+        raise ValueError(f"a {grid.shape[1]}x{grid.shape[0]} picture is not a grid of {rows} labelled rows of "
+                         f"{size}-pixel images")
+    return np.stack([np.stack([grid[pad + r * (size + pad):pad + r * (size + pad) + size,
+                                    left + pad + c * (size + pad):left + pad + c * (size + pad) + size, :3]
+                               for c in range(cols)]) for r in range(rows)])
+
+
+def samples_table(run: Path, real: dict[str, np.ndarray]) -> str:
+    """Markdown: per measure, the class means of each of the run's sample grids (rows: epochs) beside `real`'s."""
+    from PIL import Image
+
+    grids = sorted((run / "samples").glob("epoch-*.png"))
+    if not grids:
+        raise FileNotFoundError(f"{run / 'samples'}: no sample grids (epoch-*.png)")
+    tiles = {int(g.stem.split("-")[1]): grid_tiles(np.asarray(Image.open(g).convert("RGB")), list(eurosat.CLASSES))
+             for g in grids}
+    out = []
+    for measure, fn in MEASURES.items():
+        header = f"| {measure} | " + " | ".join(eurosat.CLASSES) + " | class mean |"
+        lines = [header, "|---" * (len(eurosat.CLASSES) + 2) + "|"]
+        rows = {"real (500 per class)": [float(fn(real[c]).mean()) for c in eurosat.CLASSES]}
+        rows.update({f"epoch {e}": [float(fn(t[i]).mean()) for i in range(len(eurosat.CLASSES))]
+                     for e, t in sorted(tiles.items())})
+        lines += [f"| {label} | " + " | ".join(f"{v:.2f}" for v in values) + f" | {np.mean(values):.2f} |"
+                  for label, values in rows.items()]
+        out += [*lines, ""]
+    return "\n".join(out)
+
+
 def halves(ds, cls: int, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The class's images (all of them, in archive order) and tools/paper_floor.py's first disjoint pair of
     n-image samples of them, as positions in that order."""
@@ -90,13 +164,25 @@ def main(argv=None) -> int:
     parser.add_argument("--data", help="the EuroSAT archive (default: $HARNESS_EUROSAT)")
     parser.add_argument("--classes", default="Forest,Residential,Pasture", help="comma-separated class names")
     parser.add_argument("--n", type=int, default=500, help="images per sample (the paper: 500)")
-    parser.add_argument("--out", type=Path, help="also write the table as CSV here")
+    parser.add_argument("--run", type=Path, help="measure the artefacts in this run's sample grids instead")
+    parser.add_argument("--out", type=Path, help="also write the table here (CSV; Markdown with --run)")
     args = parser.parse_args(argv)
     names = [c.strip() for c in args.classes.split(",") if c.strip()]
     unknown = [c for c in names if c not in eurosat.CLASSES]
     if unknown:
         parser.error(f"--classes: {', '.join(unknown)} not a EuroSAT class (one of {', '.join(eurosat.CLASSES)})")
     started = time.perf_counter()
+    if args.run:
+        ds = dataset.load(args.data)
+        real = {}
+        for name in eurosat.CLASSES:
+            idx, a, _ = halves(ds, eurosat.CLASSES.index(name), args.n)
+            real[name] = ds.images[idx[a]]
+        text = samples_table(args.run, real)
+        print(text)
+        if args.out:
+            atomicio.write_text(args.out, text)
+        return 0
     from harness.evaluate import classifier
     from harness.evaluate.fid.extractor import InceptionFeatures
 
