@@ -83,3 +83,10 @@ def test_a_sample_grid_is_cut_back_into_its_images(tool):
     assert np.array_equal(back.reshape(-1, 64, 64, 3), tiles)
     with pytest.raises(ValueError, match="not a grid of 9 labelled rows"):
         tool.grid_tiles(picture, list(eurosat.CLASSES)[:9])
+
+
+def test_a_run_without_sample_grids_is_refused_in_one_line(tool, tmp_path, capsys):
+    (tmp_path / "run" / "samples").mkdir(parents=True)
+    with pytest.raises(SystemExit) as exit_:
+        tool.main(["--run", str(tmp_path / "run")])
+    assert exit_.value.code == 2 and "holds no sample grids" in capsys.readouterr().err

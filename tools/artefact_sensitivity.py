@@ -8,7 +8,7 @@
 Two disjoint samples of N real images of a class (the first draw of tools/paper_floor.py) give the real-vs-real
 FID, the floor. Then one sample is altered and the FID taken again, in two feature spaces: the FID Inception
 (64 -> 299 px, tf1-bilinear, ImageNet features) and the reference classifier's (64 px, trained on EuroSAT: domain
-FID). The alterations are the two things the paper protocol's grids show changing between evaluations: a period-2
+FID). The alterations are two artefacts the paper protocol's sample grids show: a period-2
 checkerboard of +-delta grey levels (what stride-2 transposed convolutions leave) and a Gaussian blur of sigma
 pixels (fine texture lost). Each row also gives the alteration's size, the RMS change in grey levels, so that the
 two kinds can be set side by side per unit of change.
@@ -43,11 +43,15 @@ from harness.train.devices import cpu_model
 Extractor = Callable[[np.ndarray], np.ndarray]
 
 
+def _signs(images: np.ndarray) -> np.ndarray:
+    """+1 on pixels whose row + column is even, -1 on the others, shaped to broadcast over (N, H, W, C)."""
+    h, w = images.shape[1:3]
+    return np.where((np.arange(h)[:, None] + np.arange(w)[None, :]) % 2 == 0, 1.0, -1.0)[None, :, :, None]
+
+
 def checkerboard(images: np.ndarray, delta: float) -> np.ndarray:
     """uint8 images plus +delta on pixels whose row + column is even and -delta on the others, clipped."""
-    h, w = images.shape[1:3]
-    sign = np.where((np.arange(h)[:, None] + np.arange(w)[None, :]) % 2 == 0, 1.0, -1.0)
-    return np.clip(images + delta * sign[None, :, :, None], 0, 255).round().astype(np.uint8)
+    return np.clip(images + delta * _signs(images), 0, 255).round().astype(np.uint8)
 
 
 def blur(images: np.ndarray, sigma: float) -> np.ndarray:
@@ -89,9 +93,7 @@ def measure(kept: np.ndarray, altered: np.ndarray, spaces: dict[str, tuple[np.nd
 def checkerboard_amplitude(images: np.ndarray) -> np.ndarray:
     """Per image, the amplitude of its period-2 component in grey levels: |mean of (-1)^(row+col) x pixel| per
     channel, averaged over the channels."""
-    h, w = images.shape[1:3]
-    sign = np.where((np.arange(h)[:, None] + np.arange(w)[None, :]) % 2 == 0, 1.0, -1.0)
-    return np.abs((images.astype(np.float64) * sign[None, :, :, None]).mean(axis=(1, 2))).mean(axis=1)
+    return np.abs((images.astype(np.float64) * _signs(images)).mean(axis=(1, 2))).mean(axis=1)
 
 
 def grid_pattern(images: np.ndarray, period: int = 8) -> np.ndarray:
@@ -173,12 +175,17 @@ def main(argv=None) -> int:
         parser.error(f"--classes: {', '.join(unknown)} not a EuroSAT class (one of {', '.join(eurosat.CLASSES)})")
     started = time.perf_counter()
     if args.run:
+        if not any((args.run / "samples").glob("epoch-*.png")):
+            parser.error(f"--run: {args.run / 'samples'} holds no sample grids (epoch-*.png)")
         ds = dataset.load(args.data)
         real = {}
         for name in eurosat.CLASSES:
             idx, a, _ = halves(ds, eurosat.CLASSES.index(name), args.n)
             real[name] = ds.images[idx[a]]
-        text = samples_table(args.run, real)
+        try:
+            text = samples_table(args.run, real)
+        except ValueError as exc:  # a picture that is not a grid of the classes
+            parser.error(f"--run: {exc}")
         print(text)
         if args.out:
             atomicio.write_text(args.out, text)
