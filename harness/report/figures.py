@@ -31,9 +31,6 @@ def _plt():
     import seaborn as sns
 
     sns.set_theme(style="whitegrid", context="notebook")
-    # SVG element ids are random unless salted: with a fixed salt (and no date, _save) a report remade from the
-    # same runs writes the same bytes, so a committed report's diff shows only what its data changed.
-    plt.rcParams["svg.hashsalt"] = "harness"
     return plt, sns
 
 
@@ -46,10 +43,15 @@ def _t_interval(values) -> tuple[float, float]:
 def _save(fig, out: Path, name: str, svg: bool = True) -> Path:
     png = out / f"{name}.png"
     atomicio.write_with(png, lambda tmp: fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight"))
-    if svg:
-        atomicio.write_with(out / f"{name}.svg", lambda tmp: fig.savefig(tmp, format="svg", bbox_inches="tight",
-                                                                          metadata={"Date": None}))
     import matplotlib.pyplot as plt
+
+    if svg:
+        # SVG element ids are random unless salted: with a fixed salt and no date a report remade from the same
+        # runs writes the same bytes, so a committed report's diff shows only what its data changed. The salt is
+        # set for this save only, not for the rest of the process.
+        with plt.rc_context({"svg.hashsalt": "harness"}):
+            atomicio.write_with(out / f"{name}.svg", lambda tmp: fig.savefig(tmp, format="svg", bbox_inches="tight",
+                                                                              metadata={"Date": None}))
 
     plt.close(fig)
     return png
