@@ -18,6 +18,7 @@ GENERATE_LATENTS = 0x6E4  # `harness generate`: (seed)
 CLASSIFIER_ORDER = 0xC1A5  # the reference classifier's data order and augmentation: (seed, epoch)
 AUGMENT_SUBSET = 0xA06  # the k real images per class of the augmentation-gain experiment: (seed, k)
 FLOOR_HALVES = 0xF100  # the two disjoint real samples of the real-vs-real floor: (class, n)
+FLOOR_DRAWS = 2022  # the repeated disjoint real pairs of the floor's spread (tools/paper_floor.py): (class, n)
 EMA_STANDING = 0xB57A  # the noise and labels that recompute the generator average's batch-norm statistics: (seed)
 
 ALL = {name: value for name, value in globals().items() if name.isupper() and isinstance(value, int)}

@@ -38,6 +38,7 @@ import pandas as pd
 from harness import atomicio
 from harness.data import dataset, eurosat
 from harness.evaluate.fid import distances, real_cache
+from harness.evaluate.fid.floor import disjoint_pairs
 from harness.train.devices import cpu_model
 
 Extractor = Callable[[np.ndarray], np.ndarray]
@@ -157,8 +158,8 @@ def halves(ds, cls: int, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The class's images (all of them, in archive order) and tools/paper_floor.py's first disjoint pair of
     n-image samples of them, as positions in that order."""
     idx = np.flatnonzero(ds.labels == cls)
-    pick = np.random.default_rng([cls, n, 2022]).permutation(len(idx))[:2 * n]
-    return idx, pick[:n], pick[n:]
+    a, b = next(disjoint_pairs(cls, n, len(idx)))
+    return idx, a, b
 
 
 def main(argv=None) -> int:

@@ -23,6 +23,7 @@ from harness import atomicio
 from harness.data import dataset, eurosat
 from harness.evaluate.fid import distances, real_cache
 from harness.evaluate.fid.extractor import InceptionFeatures
+from harness.evaluate.fid.floor import disjoint_pairs
 from harness.evaluate.metrics.inception_distances import PAPER_FID
 from harness.train.devices import cpu_model
 
@@ -43,11 +44,8 @@ def main(argv=None) -> int:
         key = real_cache.real_key(ds, split="all", split_seed=0, cls=name, n=len(idx), resize="tf1-bilinear",
                                   purpose="every real image of the class")
         feats = real_cache.cached(key, lambda: extractor(ds.images[idx]))
-        rng = np.random.default_rng([cls, args.n, 2022])
-        values = []
-        for _ in range(args.draws):
-            pick = rng.permutation(len(feats))[:2 * args.n]
-            values.append(distances.fid(feats[pick[:args.n]], feats[pick[args.n:]]))
+        pairs = disjoint_pairs(cls, args.n, len(feats))
+        values = [distances.fid(feats[a], feats[b]) for a, b in (next(pairs) for _ in range(args.draws))]
         rows.append({"class": name, "images": len(idx), "paper FID": PAPER_FID.get(name, np.nan),
                      "floor mean": float(np.mean(values)), "floor min": float(np.min(values)),
                      "floor max": float(np.max(values)), "draws": args.draws})

@@ -7,6 +7,8 @@ evaluator's real features (harness.evaluate.fid.real_cache.real_key).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 
 from harness import streams
@@ -41,6 +43,18 @@ def real_floor(ds, split: str, split_seed: int, n: int, *, extractor=None, resiz
     if out:
         out["mean"] = float(np.mean([out[c] for c in eurosat.CLASSES if c in out]))
     return out
+
+
+def disjoint_pairs(cls: int, n: int, size: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Endless disjoint pairs of n positions among `size` (a class's real images, in archive order): the draws
+    whose FIDs give the floor's spread at n (tools/paper_floor.py). Keyed by (class, n) alone, so another tool
+    that measures something on "the floor's first pair" gets the very images the floor's first FID was made of."""
+    if 2 * n > size:
+        raise ValueError(f"two disjoint samples of {n} need {2 * n} images; the class has {size}")
+    rng = np.random.default_rng([cls, n, streams.FLOOR_DRAWS])
+    while True:
+        pick = rng.permutation(size)[:2 * n]
+        yield pick[:n], pick[n:]
 
 
 def domain_floor(ds, split: str, split_seed: int, n: int, reference) -> dict[str, float]:
