@@ -50,6 +50,15 @@ def test_measure_takes_fid_against_the_kept_half_in_every_space(tool):
     assert by["blur 1.5 px"]["blocks FID"] > by["none"]["blocks FID"]  # blurring shrinks the blocks' spread
 
 
+def test_the_unaltered_half_reuses_its_cached_features(tool):
+    """The "none" row's Inception features are the cached ones of the very same images; any altered copy, even an
+    equal one, goes through the extractor."""
+    images, features, calls = np.zeros((2, 8, 8, 3), np.uint8), np.ones((2, 4)), []
+    extract = tool.reusing(lambda x: calls.append(len(x)) or np.zeros((len(x), 4)), images, features)
+    assert extract(tool.ALTERATIONS["none"](images)) is features and calls == []
+    assert not extract(images.copy()).any() and calls == [2]
+
+
 def test_unknown_classes_are_refused_in_one_line(tool, capsys):
     with pytest.raises(SystemExit) as exit_:
         tool.main(["--classes", "Forest,Desert"])
