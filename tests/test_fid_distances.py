@@ -92,3 +92,25 @@ def test_fid_through_the_samples_equals_the_covariance_form(n_a, n_b):
     assert distances._fid_from_samples(a, b) == pytest.approx(covariance_form, rel=1e-6)
     assert distances.fid(a, b) == pytest.approx(covariance_form, rel=1e-6)
     assert distances.fid(a, a) == pytest.approx(0.0, abs=1e-6 * covariance_form)
+
+
+@pytest.mark.parametrize("n", [40, 300])  # fewer samples than features (the per-class case) and more
+def test_fid_terms_sum_to_fid_and_say_which_part_moved(n):
+    """The mean and covariance terms sum to FID on either path; a shifted copy moves only the mean term (by the
+    shift's squared length), a copy shrunk towards its mean (mode dropping in miniature) only the covariance
+    term, and its spread is the shrink factor squared."""
+    rng = np.random.default_rng(3)
+    real = rng.standard_normal((n, 64)) * np.linspace(0.5, 2.0, 64)
+    other = rng.standard_normal((n, 64)) * 1.2 + 0.3
+    terms = distances.fid_terms(real, other)
+    assert terms["mean"] + terms["covariance"] == pytest.approx(distances.fid(real, other), rel=1e-9)
+    shifted = distances.fid_terms(real, real + 0.5)
+    assert shifted["mean"] == pytest.approx(64 * 0.25) and shifted["covariance"] == pytest.approx(0, abs=1e-6)
+    shrunk = distances.fid_terms(real, real.mean(axis=0) + 0.5 * (real - real.mean(axis=0)))
+    assert shrunk["mean"] == pytest.approx(0, abs=1e-9) and shrunk["covariance"] > 1
+    assert shrunk["trace_b"] / shrunk["trace_a"] == pytest.approx(0.25)
+
+
+def test_fid_terms_refuse_sets_they_cannot_split():
+    with pytest.raises(ValueError, match="one width"):
+        distances.fid_terms(np.zeros((5, 4)), np.zeros((5, 3)))

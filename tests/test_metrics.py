@@ -187,3 +187,6 @@ def test_mode_collapse_through_the_registry():
     values = {name: _means(per_class_rows(metrics.get(name), Collapsed(True), cfg, 1))[name]
               for name in ("precision", "recall", "coverage")}
     assert values["precision"] > 0.9 and values["recall"] < 0.1 and values["coverage"] < 0.1, values
+    terms = _means(per_class_rows(metrics.get("fid_terms"), Collapsed(True), cfg, 1))
+    # variety lost: the generated features hardly vary, and the covariance term is all the real variance (tr S ~ DIM)
+    assert terms["fid_spread"] < 0.01 and terms["fid_cov_term"] == pytest.approx(DIM, rel=0.2), terms

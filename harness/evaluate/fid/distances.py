@@ -79,8 +79,9 @@ def frechet_distance(mu1, s1, mu2, s2, *, method: str = "eigh") -> tuple[float, 
     return max(value, 0.0), used
 
 
-def _fid_from_samples(a: np.ndarray, b: np.ndarray) -> float:
-    """FID computed through the samples instead of the d x d covariances, for N < d.
+def _terms_from_samples(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float, float]:
+    """FID's parts computed through the samples instead of the d x d covariances, for N < d: |mu_a - mu_b|^2,
+    tr S_a, tr S_b and tr sqrt(S_a S_b).
 
     With X_a, X_b the centred features and c = (n_a - 1)(n_b - 1), S_a S_b = X_a' X_a X_b' X_b / c has the same
     non-zero eigenvalues as M M' with M = X_a X_b' (n_a x n_b), so tr sqrt(S_a S_b) = (sum of M's singular
@@ -89,10 +90,32 @@ def _fid_from_samples(a: np.ndarray, b: np.ndarray) -> float:
     mu_a, mu_b = a.mean(axis=0), b.mean(axis=0)
     xa, xb = a - mu_a, b - mu_b
     ca, cb = len(a) - 1, len(b) - 1
-    trace = float(np.linalg.svd(xa @ xb.T, compute_uv=False).sum()) / np.sqrt(ca * cb)
+    cross = float(np.linalg.svd(xa @ xb.T, compute_uv=False).sum()) / np.sqrt(ca * cb)
     diff = mu_a - mu_b
-    value = float(diff @ diff + np.einsum("ij,ij->", xa, xa) / ca + np.einsum("ij,ij->", xb, xb) / cb - 2 * trace)
-    return max(value, 0.0)
+    return diff @ diff, np.einsum("ij,ij->", xa, xa) / ca, np.einsum("ij,ij->", xb, xb) / cb, cross
+
+
+def _fid_from_samples(a: np.ndarray, b: np.ndarray) -> float:
+    """FID through the samples (`_terms_from_samples`), for N < d."""
+    mean, trace_a, trace_b, cross = _terms_from_samples(a, b)
+    return max(float(mean + trace_a + trace_b - 2 * cross), 0.0)
+
+
+def fid_terms(features_a: np.ndarray, features_b: np.ndarray) -> dict[str, float]:
+    """FID split into the part that moves the feature mean and the part that reshapes the spread: "mean",
+    |mu_a - mu_b|^2, and "covariance", tr(S_a + S_b - 2 sqrt(S_a S_b)) (they sum to FID, up to rounding), with
+    "trace_a" and "trace_b", tr S_a and tr S_b, the total variance of each set's features. Why FID moved (the
+    generated images as a whole shifted, or their variety changed) is a question about these parts."""
+    a, b = np.asarray(features_a, np.float64), np.asarray(features_b, np.float64)
+    if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1] or min(len(a), len(b)) < 2:
+        raise ValueError(f"need two sets of at least 2 feature vectors of one width, got {a.shape} and {b.shape}")
+    if min(len(a), len(b)) < a.shape[1]:
+        mean, trace_a, trace_b, cross = (float(v) for v in _terms_from_samples(a, b))
+    else:
+        (mu_a, s_a), (mu_b, s_b) = mean_cov(a), mean_cov(b)
+        mean, trace_a, trace_b = float((mu_a - mu_b) @ (mu_a - mu_b)), float(np.trace(s_a)), float(np.trace(s_b))
+        cross = _trace_sqrt_eigh(s_a, s_b)
+    return {"mean": mean, "covariance": trace_a + trace_b - 2 * cross, "trace_a": trace_a, "trace_b": trace_b}
 
 
 def fid(features_a: np.ndarray, features_b: np.ndarray, *, method: str = "eigh") -> float:

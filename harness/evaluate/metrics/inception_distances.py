@@ -2,7 +2,8 @@
 
 FID (Heusel et al. 2017) is biased upward at small N and comparable only at
 equal N; KID (Binkowski et al. 2018) is unbiased at any N. Both on the
-standard TF-FID InceptionV3 pool3 features (harness.evaluate.fid).
+standard TF-FID InceptionV3 pool3 features (harness.evaluate.fid). `fid_terms`
+splits FID into its mean and covariance parts, to ask why it moved.
 """
 
 from __future__ import annotations
@@ -39,3 +40,20 @@ def kid(real, fake, *, cfg, **_):
     """Kernel Inception distance (mean and sd over subsets of up to 1000)."""
     mean, std = distances.kid(real, fake, subset_size=min(1000, len(real), len(fake)), seed=cfg.seed)
     return {"kid": mean, "kid_std": std}
+
+
+@register("fid_terms", space="inception", settings=("eval.resize",),
+          outputs=[Output("fid_mean_term", "lower", 2, label="FID mean term",
+                          caption="FID's mean term |mu_real - mu_fake|^2: how far the generated images' Inception "
+                          "features sit from the real ones' as a whole (lower is better)"),
+                   Output("fid_cov_term", "lower", 2, label="FID covariance term",
+                          caption="FID's covariance term tr(S_real + S_fake - 2 sqrt(S_real S_fake)): how "
+                          "differently the two sets vary (lower is better); the two terms sum to FID"),
+                   Output("fid_spread", "", 3, label="feature spread, generated / real",
+                          caption="tr S_fake / tr S_real: below 1 the generated images' Inception features vary "
+                          "less than the real ones' (fewer modes), above 1 more", compare=False)])
+def fid_terms(real, fake, *, cfg, **_):
+    """FID's mean and covariance terms, and the generated features' spread against the real ones'."""
+    terms = distances.fid_terms(real, fake)
+    return {"fid_mean_term": terms["mean"], "fid_cov_term": terms["covariance"],
+            "fid_spread": terms["trace_b"] / terms["trace_a"]}
