@@ -122,6 +122,8 @@ def test_harness_eval_and_fid_commands(run_with_eval, eurosat_path, tmp_path):
     log = [json.loads(line) for line in run_with_eval.evaluations_path.read_text().splitlines()]
     assert len(log) == 2 and log[-1]["metrics"] == ["kid"] and log[-1]["eval"]["eval.n"] == 3
     assert log[-1]["overrides"] == {"eval.metrics": "kid", "eval.n": "3"} and "reference_classifier" not in log[-1]
+    assert log[-1]["code"]["version"] and "commit" in log[-1]["code"]  # which code evaluated, which CPU
+    assert log[-1]["machine"]["cpu"] and log[-1]["machine"]["usable_cores"] >= 1
 
     ds = dataset.load(eurosat_path)
     a, b = tmp_path / "a.npz", tmp_path / "b"

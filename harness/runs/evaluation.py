@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime
 from pathlib import Path
 
-from harness import config
+from harness import config, provenance
 from harness.data import dataset
 from harness.errors import RunError
 from harness.evaluate import metrics
@@ -18,6 +18,7 @@ from harness.evaluate.evaluator import Evaluator
 from harness.runs import runner
 from harness.runs.generate import load_generator
 from harness.runs.rundir import RunDir
+from harness.train.devices import machine
 
 
 def evaluate_run(run_dir, *, data=None, epoch: int | None = None, overrides: dict | None = None) -> list[dict]:
@@ -45,12 +46,14 @@ def evaluate_run(run_dir, *, data=None, epoch: int | None = None, overrides: dic
 
 
 def _evaluation_record(cfg, epoch: int, overrides: dict | None, evaluator: Evaluator) -> dict:
-    """What one `harness eval` computed and with which settings: the metric rows alone do not say (e.g. a CAS
-    row from a shortened eval.cas_steps looks like a full-budget one)."""
+    """What one `harness eval` computed, with which settings, code and machine: the metric rows alone do not say
+    (e.g. a CAS row from a shortened eval.cas_steps looks like a full-budget one, and an evaluation made months
+    after the training, by other code on another CPU, looks like the training's own)."""
     record = {"time": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
               "epoch": epoch, "metrics": metrics.expand(cfg.eval.metrics),
               "overrides": {k: str(v) for k, v in (overrides or {}).items()},
-              "eval": {k: v for k, v in config.flatten(cfg).items() if k.startswith("eval.")}}
+              "eval": {k: v for k, v in config.flatten(cfg).items() if k.startswith("eval.")},
+              "code": provenance.code(), "machine": machine()}
     if evaluator.has_domain:
         ref = evaluator.reference_classifier
         record["reference_classifier"] = {"key": ref.info["key"], "weights_digest": ref.info.get("weights_digest"),
