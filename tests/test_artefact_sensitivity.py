@@ -59,6 +59,13 @@ def test_the_unaltered_half_reuses_its_cached_features(tool):
     assert not extract(images.copy()).any() and calls == [2]
 
 
+def test_brightness_is_the_mean_grey_level_of_each_image(tool):
+    images = np.zeros((2, 8, 8, 3), np.uint8)
+    images[1, :, :4] = 200  # half the second image at 200
+    assert tool.brightness(images).tolist() == [0.0, 100.0]
+    assert "brightness" in tool.MEASURES
+
+
 def test_unknown_classes_are_refused_in_one_line(tool, capsys):
     with pytest.raises(SystemExit) as exit_:
         tool.main(["--classes", "Forest,Desert"])

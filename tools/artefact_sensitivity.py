@@ -20,8 +20,8 @@ With --run, it measures how much of each artefact a run's samples carry instead 
 images per class of each sample grid the run wrote): the checkerboard amplitude, the size of the image's
 period-2 component in grey levels (exactly delta for a checkerboard of +-delta on a flat image), the 8-pixel grid
 pattern, the RMS of what repeats every 8 pixels (periods 2, 4 and 8: the stacked upsamplings' grid), and the fine
-texture, the RMS difference between the image and its 1-pixel blur (what blurring removes), per class and epoch,
-beside the same measures of 500 real images of each class.
+texture, the RMS difference between the image and its 1-pixel blur (what blurring removes), and the brightness,
+the mean grey level, per class and epoch, beside the same measures of 500 real images of each class.
 """
 
 from __future__ import annotations
@@ -119,8 +119,15 @@ def fine_texture(images: np.ndarray) -> np.ndarray:
     return np.sqrt((diff ** 2).mean(axis=(1, 2, 3)))
 
 
+def brightness(images: np.ndarray) -> np.ndarray:
+    """Per image, its mean grey level over every pixel and channel (0-255): against the real images' mean, how far
+    the generated images are lighter or darker as a whole, which Inception features see and a classifier trained
+    on EuroSAT may not."""
+    return images.astype(np.float64).mean(axis=(1, 2, 3))
+
+
 MEASURES = {"checkerboard amplitude": checkerboard_amplitude, "8-pixel grid pattern": grid_pattern,
-            "fine texture": fine_texture}
+            "fine texture": fine_texture, "brightness": brightness}
 
 
 def grid_tiles(grid: np.ndarray, labels: list[str], size: int = 64, pad: int = 2) -> np.ndarray:
