@@ -233,9 +233,12 @@ def test_ctrl_c_at_any_moment_of_a_start_is_one_line(tmp_path, eurosat_path, del
     import time
 
     env = {k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL", "HARNESS_DEBUG")}
+    # A shell starts a background job (`pytest ... &`) with SIGINT ignored, and children inherit that: restore the
+    # default in the child, so this tests the harness and not how pytest was launched.
     proc = subprocess.Popen([sys.executable, "-m", "harness", "run", "--variant", "paper_dcgan", "--profile", "smoke",
                              "--out", str(tmp_path), "--data", str(eurosat_path)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env)
+                            stderr=subprocess.PIPE, text=True, env=env,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     time.sleep(delay)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)
