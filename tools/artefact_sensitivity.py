@@ -120,9 +120,8 @@ def fine_texture(images: np.ndarray) -> np.ndarray:
 
 
 def brightness(images: np.ndarray) -> np.ndarray:
-    """Per image, its mean grey level over every pixel and channel (0-255): against the real images' mean, how far
-    the generated images are lighter or darker as a whole, which Inception features see and a classifier trained
-    on EuroSAT may not."""
+    """Per image, its mean grey level over every pixel and channel (0-255): beside the real images' mean, how far
+    the generated images are lighter or darker as a whole."""
     return images.astype(np.float64).mean(axis=(1, 2, 3))
 
 
