@@ -134,7 +134,7 @@ CASES = [
     ("eval-not-a-run", "notarun", "eval {tmp}/notarun", 2, ["not a run folder (no config.json)"]),
     ("fid-missing-set", "images", "fid {tmp}/a.npz {tmp}/b.npz", 2, ["{tmp}/b.npz"]),
     ("fid-unknown-metric", "images", "fid {tmp}/a.npz {tmp}/a.npz --metrics fid,recal", 2,
-     ["--metrics 'fid,recal': choose from fid, kid, precision, recall, density, coverage"]),
+     ["--metrics 'fid,recal': choose from fid, kid, fid_terms, precision, recall, density, coverage"]),
     ("fid-k-too-large", "images", "fid {tmp}/a.npz {tmp}/a.npz --metrics precision --k 4", 2,
      ["--k 4: needs more than 4 images in each set"]),
     ("report-nothing", "notarun", "report {tmp}/notarun --no-floor", 2, ["no runs to report"]),
