@@ -87,10 +87,10 @@ PROFILES: dict[str, Profile] = {
              "train.precision": "float32", "log.keep_every": 10, "eval.n": 500, "eval.every": 10,
              "eval.metrics": "fid,kid,prdc,fidelity,domain_fid,domain_prdc", "eval.domain_every": 5},
             "float32 on a 2-core Intel Xeon (family 6, model 167), 2026-12-05 and -06: 8 to 10 min an epoch on "
-            "both cores (epochs 19, 20, 24-30, 34-50, 59-60: 45.5-55.5 img/s), 16 to 33 min on one core beside a long "
-            "cell (epochs 1-18: 13.4-28.0 img/s); the evaluation at N = 500 x 10 classes 18-23 s on both cores "
-            "(domain metrics, every 5 epochs; 41-50 s on one core) and 4 min 10 s to 4 min 31 s on both cores "
-            "(with FID/KID/PRDC, every 10: epochs 20-60; 13 min 26 s on one core); so about 8 h for 50 epochs on "
+            "both cores (epochs 19, 20, 24-30, 34-50, 59-60, 62-70: 45.5-55.5 img/s), 16 to 33 min on one core "
+            "beside a long cell (epochs 1-18: 13.4-28.0 img/s); the evaluation at N = 500 x 10 classes 18-23 s on "
+            "both cores (domain metrics, every 5 epochs; 41-50 s on one core) and 4 min 10 s to 4 min 31 s on both "
+            "cores (with FID/KID/PRDC, every 10: epochs 20-70; 13 min 26 s on one core); so about 8 h for 50 epochs on "
             "both cores, resumable across machines (each sitting's machine is recorded)",
         ),
     )
