@@ -674,3 +674,39 @@ def test_the_paper_runs_two_feature_spaces_are_set_against_each_other(tmp_path):
     assert len(lines) == 3  # epochs 5 and 15 have no Inception FID: only 10-20 is a pair
     assert tool.feature_agreement(tool.PaperRun(_convergence_run(
         tmp_path / "h", 20, fid=lambda e: 300, g_loss=lambda e: 2.0, acc=lambda e: 0.8).path)) == []
+
+
+def test_a_rerun_is_compared_to_the_bit_step_by_step_and_evaluation_by_evaluation(tmp_path):
+    """tools/paper_rerun.py: the first step whose logged numbers differ, the per-epoch means, and each evaluated
+    class mean's difference beside the first run's own move since its previous evaluation."""
+    tool = load_tool("paper_rerun")
+    code = {"commit": "c" * 40}
+    first = write_run(tmp_path / "a", "paper_dcgan", 0, epochs=2, code=code, machine={"cpu": "Intel"})
+    second = write_run(tmp_path / "b", "paper_dcgan", 0, epochs=2, offset=6.0, code=code, machine={"cpu": "AMD"})
+    same = tool.markdown(tool.Run(first.path), tool.Run(first.path))[0]
+    assert "**Every one of the 4 steps both runs logged is the same to the bit.**" in same
+    steps = second.tables()[1]
+    steps.loc[steps["step"] == 3, "d_loss"] = 1.5  # epoch 2's first step
+    second.write_table(second.steps_path, steps)
+    a, b = tool.Run(first.path), tool.Run(second.path)
+    alike, rows = tool.first_difference(a, b)
+    assert alike == 2 and list(rows["d_loss"]) == [1.0, 1.5]
+    text, table = tool.markdown(a, b)
+    assert "same to the bit for 2 steps and differ from step 3 on** (epoch 2)" in text
+    assert "from epoch 0, 1 sitting: Intel (code ccccccc)" in text and "1 sitting: AMD (code ccccccc)" in text
+    assert "Code: the same commit in every sitting of both." in text
+    assert "| 2 | 1.250 / 1.000 |" not in text and "| 2 | 1.000 / 1.250 |" in text  # (1.0 + 1.5) / 2
+    fid = table[table["metric"] == "fid"].set_index("epoch")
+    assert fid.loc[2, "difference"] == pytest.approx(6.0) and fid.loc[2, "per-class |difference|"] == pytest.approx(6.0)
+    assert fid.loc[2, "first run's move"] == pytest.approx(-50.0) and fid.loc[2, "since epoch"] == 1
+    assert np.isnan(fid.loc[1, "first run's move"])
+    assert "| fid | 2 | 145 | 151 | +6 | -50 (1) | 6 |" in text
+
+
+def test_the_determinism_check_names_the_first_step_at_which_processes_part():
+    """tools/determinism_check.py: trajectories are compared to the bit, step by step."""
+    tool = load_tool("determinism_check")
+    same = [[1.0, 2.0], [0.5, 1.5]]
+    assert tool.parted_at([same, same, same]) is None
+    assert tool.parted_at([same, [[1.0, 2.0], [0.5, 1.5000001]]]) == 2
+    assert tool.parted_at([[[1.0, 2.0]], [[1.0 + 1e-12, 2.0]]]) == 1

@@ -3,7 +3,9 @@
 # COMMIT (every sitting of the run records that commit): the paper protocol's run (paper_dcgan, profile paper,
 # seed 0, to 100 epochs) on every core of the machine. (The long study, which this script also trained, is
 # complete: docs/evidence/long has five seeds of each variant.)
-# Usage: tools/evidence_jobs.sh COMMIT [EVIDENCE_DIR=/work/evidence]; log in EVIDENCE_DIR/paper.log.
+# Usage: tools/evidence_jobs.sh COMMIT [EVIDENCE_DIR=/work/evidence]; log in EVIDENCE_DIR/paper.log. A second run
+# of the protocol (the rerun on another machine) takes its own EVIDENCE_DIR, and tools/evidence_sync.sh its own
+# destination.
 # The run resumes from its last checkpoint in EVIDENCE_DIR/paper/runs; without one it starts from epoch 0
 # (checkpoints are not committed). Stop it with SIGTERM (a job started in the background ignores SIGINT); it
 # resumes from its last finished epoch. Copy it into docs/evidence with tools/evidence_sync.sh.

@@ -1,0 +1,81 @@
+"""Dev tool: does the same training step give the same numbers in separate processes on this machine?
+
+    python tools/determinism_check.py --width 1 --batch 128 --threads 2 --processes 5 --steps 5
+
+Starts `--processes` fresh Python processes; each seeds and builds paper_dcgan's GAN exactly as a run does
+(TensorFlow op determinism on), trains `--steps` steps on one fixed batch with `--threads` intra- and inter-op
+threads (0: TensorFlow's own choice), and prints its per-step (d_loss, g_loss) to the bit. Prints how many
+distinct trajectories the processes gave and the first step at which any two part. Within one process a step
+from a given state repeats exactly; what this checks is what a resumed or repeated run meets: a new process.
+Name the machine (printed) beside any result.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+
+_CHILD = """
+import json, sys
+import tensorflow as tf
+width, batch, threads, steps, precision = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+if threads:
+    tf.config.threading.set_intra_op_parallelism_threads(threads)
+    tf.config.threading.set_inter_op_parallelism_threads(threads)
+from harness.runs import runner
+from harness.train import devices, step_timing
+from harness.train.gan import GAN, configure_determinism
+configure_determinism(0)
+cfg = runner.resolve("paper_dcgan", profile="paper", overrides={"train.batch_size": batch, "model.width": width})
+x, y = step_timing.fixed_batch(batch)
+gan = GAN(cfg, precision=precision)
+step = tf.Variable(0, dtype=tf.int64)
+losses = []
+for _ in range(steps):
+    step.assign_add(1)
+    losses.append([float(v) for v in gan.train_step(x, y, step)[:2]])
+print(json.dumps({"losses": losses, "machine": devices.machine()}))
+"""
+
+
+def parted_at(trajectories: list[list[list[float]]]) -> int | None:
+    """The first step (1-based) at which any two trajectories differ, or None if all are the same."""
+    for step, values in enumerate(zip(*trajectories), 1):
+        if any(v != values[0] for v in values[1:]):
+            return step
+    return None
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--width", default="1")
+    parser.add_argument("--batch", type=int, default=128)
+    parser.add_argument("--threads", type=int, default=0, help="intra- and inter-op threads (0: TensorFlow's own)")
+    parser.add_argument("--processes", type=int, default=5)
+    parser.add_argument("--steps", type=int, default=5)
+    parser.add_argument("--precision", default="float32", choices=("float32", "mixed_bfloat16"))
+    args = parser.parse_args(argv)
+    trajectories, machine = [], None
+    for i in range(args.processes):
+        child = subprocess.run([sys.executable, "-c", _CHILD, args.width, str(args.batch), str(args.threads),
+                                str(args.steps), args.precision], capture_output=True, text=True)
+        if child.returncode != 0:
+            print(child.stderr[-3000:], file=sys.stderr)
+            return 1
+        result = json.loads(child.stdout.strip().splitlines()[-1])
+        trajectories.append(result["losses"])
+        machine = result["machine"]
+        print(f"process {i + 1}: " + "; ".join(f"{d!r}, {g!r}" for d, g in result["losses"]), flush=True)
+    distinct = {json.dumps(t) for t in trajectories}
+    step = parted_at(trajectories)
+    print(f"paper_dcgan width {args.width}, batch {args.batch}, {args.precision}, threads {args.threads or 'default'}: "
+          f"{len(distinct)} distinct trajectories in {args.processes} processes over {args.steps} steps"
+          + (f"; they part at step {step}" if step else "; all the same to the bit"))
+    print(machine)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,224 @@
+"""Dev tool: two runs of one protocol, same code and seed, trained on different machines, side by side.
+
+    python tools/paper_rerun.py docs/evidence/paper/runs/paper_dcgan-paper-s0 \
+        docs/evidence/paper/rerun/runs/paper_dcgan-paper-s0 \
+        --out docs/evidence/paper/rerun.md --figure docs/evidence/paper/rerun.png
+
+Before cells trained on two CPUs are paired, a reviewer asks whether the same code and seed train the same run
+on another machine. This checks the precondition from the two records (commits, configuration, library
+versions; each sitting's machine is named), finds the first optimiser step whose logged numbers differ, and
+sets the per-epoch training means and the class-mean evaluations of every epoch both runs reached side by side.
+To say whether a difference is large, each evaluated output's difference between the runs is set beside how
+much the first run moved from its previous evaluation of that output: the machine's effect against five or
+ten more epochs of training.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from harness import atomicio
+from harness.data import eurosat
+from harness.runs.rundir import RunDir
+
+TRAINING = ("d_loss", "g_loss", "d_acc_real", "d_acc_fake")
+EVALUATED = ("fid", "kid", "precision", "recall", "label_fidelity", "domain_fid", "domain_precision",
+             "domain_recall", "domain_coverage")
+
+
+class Run:
+    """One run's record, per-step table and per-class evaluations."""
+
+    def __init__(self, folder: Path):
+        rd = RunDir(Path(folder))
+        self.record = rd.read_record()
+        self.name = rd.run_id
+        metrics, steps = rd.tables()
+        self.steps = steps.astype({"epoch": int, "step": int}).set_index("step")
+        metrics = metrics.assign(value=pd.to_numeric(metrics["value"], errors="coerce"),
+                                 epoch=pd.to_numeric(metrics["epoch"], errors="coerce"))
+        self.per_class = metrics[metrics["metric"].isin(EVALUATED) & metrics["class"].isin(eurosat.CLASSES)]
+
+    def _sittings(self) -> list[dict]:
+        """The record's sittings; a record written before runs kept them is one sitting from epoch 0."""
+        r = self.record
+        return r.get("sittings") or [{"from_epoch": 0, "machine": r.get("machine", {}), "code": r.get("code", {}),
+                                      "versions": r.get("versions", {})}]
+
+    def sittings(self) -> list[str]:
+        """'from epoch E, K sittings: CPU (code C)' for each stretch of consecutive sittings on one machine and
+        commit."""
+        stretches: list[list] = []
+        for s in self._sittings():
+            where = (s.get("machine", {}).get("cpu", "machine not recorded"),
+                     str(s.get("code", {}).get("commit") or "not recorded")[:7])
+            if stretches and stretches[-1][0] == where:
+                stretches[-1][2] += 1
+            else:
+                stretches.append([where, s.get("from_epoch", "?"), 1])
+        return [f"from epoch {start}, {n} sitting{'s' * (n > 1)}: {cpu} (code {commit})"
+                for (cpu, commit), start, n in stretches]
+
+    def commits(self) -> set[str]:
+        return {str(s.get("code", {}).get("commit")) for s in self._sittings()}
+
+    def versions(self) -> set[tuple]:
+        """Each sitting's library versions, the platform string left out (it names the host's kernel build)."""
+        return {tuple(sorted((k, v) for k, v in s.get("versions", {}).items() if k != "platform"))
+                for s in self._sittings()}
+
+    def epoch_means(self) -> pd.DataFrame:
+        return self.steps.groupby("epoch")[list(TRAINING)].mean()
+
+    def class_means(self) -> pd.DataFrame:
+        """metric x epoch: the mean over the ten classes (epochs where all ten were evaluated)."""
+        every = len(eurosat.CLASSES)
+        full = self.per_class.groupby(["metric", "epoch"]).filter(lambda g: g["class"].nunique() == every)
+        return full.groupby(["metric", "epoch"])["value"].mean().unstack("epoch")
+
+
+def first_difference(a: Run, b: Run) -> tuple[int, pd.DataFrame]:
+    """(steps logged alike before the first difference, the first differing step's rows), over common steps."""
+    common = a.steps.index.intersection(b.steps.index)
+    left, right = a.steps.loc[common, list(TRAINING)], b.steps.loc[common, list(TRAINING)]
+    differs = (left != right).any(axis=1)
+    if not differs.any():
+        return len(common), pd.DataFrame()
+    step = int(differs.idxmax())
+    return int((~differs.loc[:step]).sum()), pd.concat({a.name + " (first)": left.loc[[step]],
+                                                          b.name + " (second)": right.loc[[step]]})
+
+
+def evaluations(a: Run, b: Run) -> pd.DataFrame:
+    """Per metric and common epoch: both class means, their difference, the first run's move since its previous
+    evaluation of that metric, and the mean absolute per-class difference between the runs."""
+    ma, mb = a.class_means(), b.class_means()
+    rows = []
+    for metric in [m for m in EVALUATED if m in ma.index and m in mb.index]:
+        epochs_a = ma.loc[metric].dropna()
+        for epoch in sorted(set(epochs_a.index) & set(mb.loc[metric].dropna().index)):
+            earlier = epochs_a[epochs_a.index < epoch]
+            pa = a.per_class[(a.per_class["metric"] == metric) & (a.per_class["epoch"] == epoch)].set_index("class")
+            pb = b.per_class[(b.per_class["metric"] == metric) & (b.per_class["epoch"] == epoch)].set_index("class")
+            rows.append({"metric": metric, "epoch": int(epoch), "first": epochs_a[epoch],
+                         "second": mb.loc[metric, epoch],
+                         "difference": mb.loc[metric, epoch] - epochs_a[epoch],
+                         "first run's move": epochs_a[epoch] - earlier.iloc[-1] if len(earlier) else np.nan,
+                         "since epoch": int(earlier.index[-1]) if len(earlier) else np.nan,
+                         "per-class |difference|": float((pa["value"] - pb["value"]).abs().mean())})
+    return pd.DataFrame(rows)
+
+
+def preconditions(a: Run, b: Run) -> list[str]:
+    lines = []
+    for label, run in (("First", a), ("Second", b)):
+        lines.append(f"{label}: `{run.name}`, " + "; ".join(run.sittings()) + ".")
+    same_code = a.commits() == b.commits() and len(a.commits()) == 1
+    lines.append("Code: " + ("the same commit in every sitting of both." if same_code else
+                             f"differs: {sorted(a.commits())} against {sorted(b.commits())}."))
+    ca, cb = a.record.get("config", {}), b.record.get("config", {})
+    keys = sorted(k for k in set(ca) | set(cb) if ca.get(k) != cb.get(k) and k != "train.epochs")
+    lines.append("Configuration: " + ("the same (the epochs asked for aside)." if not keys else
+                                      "differs in " + ", ".join(f"{k} ({ca.get(k)!r} against {cb.get(k)!r})"
+                                                                for k in keys) + "."))
+    lines.append("Library versions: " + ("the same in every sitting." if len(a.versions() | b.versions()) == 1
+                                         else "differ between sittings."))
+    ka, kb = (run.record.get("reference_classifier") or {} for run in (a, b))
+    same = ka.get("key") is not None and ka.get("key") == kb.get("key") and not (ka.get("unrecorded")
+                                                                                  or kb.get("unrecorded"))
+    lines.append("Reference classifier: " + ("the same weights in both, so the domain metrics compare exactly."
+                                             if same else "not shown to be the same weights (first: "
+                                             f"{_classifier(ka)}; second: {_classifier(kb)}), so the domain "
+                                             "metrics (label fidelity, domain FID, precision, recall, coverage) "
+                                             "compare only roughly."))
+    return lines
+
+
+def _classifier(record: dict) -> str:
+    if not record or record.get("unrecorded"):
+        return "not recorded"
+    return f"key {record.get('key')}, test accuracy {record.get('test_accuracy')}"
+
+
+def markdown(a: Run, b: Run) -> tuple[str, pd.DataFrame]:
+    lines = preconditions(a, b) + [""]
+    alike, first = first_difference(a, b)
+    if first.empty:
+        lines.append(f"**Every one of the {alike:,} steps both runs logged is the same to the bit.**")
+    else:
+        step = int(first.index.get_level_values(-1)[0])
+        lines.append(f"**The logged numbers are the same to the bit for {alike:,} steps and differ from step "
+                     f"{step:,} on** (epoch {int(a.steps.loc[step, 'epoch'])}):")
+        lines += ["", "| run | " + " | ".join(TRAINING) + " |", "|---" * (len(TRAINING) + 1) + "|"]
+        for (run, _), row in first.iterrows():
+            lines.append(f"| {run} | " + " | ".join(repr(float(v)) for v in row) + " |")
+    ea, eb = a.epoch_means(), b.epoch_means()
+    common = ea.index.intersection(eb.index)
+    lines += ["", "Per-epoch means of the logged steps (first / second run):", "",
+              "| epoch | " + " | ".join(TRAINING) + " |", "|---" * (len(TRAINING) + 1) + "|"]
+    for epoch in common:
+        lines.append(f"| {epoch} | " + " | ".join(f"{ea.loc[epoch, m]:.3f} / {eb.loc[epoch, m]:.3f}"
+                                                   for m in TRAINING) + " |")
+    table = evaluations(a, b)
+    if not table.empty:
+        lines += ["", "Class means at the epochs both runs evaluated; the first run's move since its previous "
+                  "evaluation of the same output; and the mean over the ten classes of the two runs' per-class "
+                  "difference:", "",
+                  "| output | epoch | first | second | second - first | first run's move (since epoch) | "
+                  "per-class mean abs. difference |", "|---|---|---|---|---|---|---|"]
+        for r in table.to_dict("records"):
+            moved = r["first run's move"]
+            move = "" if pd.isna(moved) else f"{moved:+.3g} ({r['since epoch']:.0f})"
+            lines.append(f"| {r['metric']} | {r['epoch']} | {r['first']:.3g} | {r['second']:.3g} | "
+                         f"{r['difference']:+.3g} | {move} | {r['per-class |difference|']:.3g} |")
+    return "\n".join(lines) + "\n", table
+
+
+def figure(a: Run, b: Run, path: Path) -> None:
+    """Both runs' D accuracy on real images and losses, a moving mean over one epoch's steps, against epochs."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    last = min(int(a.steps["epoch"].max()), int(b.steps["epoch"].max()))
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
+    for run, label in ((a, "first: " + "; ".join(a.sittings())), (b, "second: " + "; ".join(b.sittings()))):
+        steps = run.steps[run.steps["epoch"] <= last]
+        window = int(steps.groupby("epoch").size().iloc[0])
+        x = steps.index / window
+        for ax, metric in zip(axes, ("d_acc_real", "d_loss", "g_loss")):
+            ax.plot(x, steps[metric].rolling(window, min_periods=window).mean(), label=label, lw=1)
+            ax.set_title(metric)
+            ax.set_xlabel("epoch")
+    axes[0].legend(fontsize=7)
+    fig.tight_layout()
+    atomicio.write_with(path, lambda tmp: fig.savefig(tmp, format=path.suffix.lstrip(".") or "png", dpi=110))
+    plt.close(fig)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("first", type=Path, help="a run folder")
+    parser.add_argument("second", type=Path, help="a run folder of the same protocol, code and seed")
+    parser.add_argument("--out", type=Path, help="also write the Markdown here (and the evaluations as CSV beside it)")
+    parser.add_argument("--figure", type=Path, help="also draw both runs' training curves (PNG)")
+    args = parser.parse_args(argv)
+    a, b = Run(args.first), Run(args.second)
+    text, table = markdown(a, b)
+    print(text, end="")
+    if args.out:
+        atomicio.write_text(args.out, text)
+        atomicio.write_text(args.out.with_suffix(".csv"), table.to_csv(index=False))
+    if args.figure:
+        figure(a, b, args.figure)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
