@@ -259,3 +259,16 @@ def test_cli_refuses_more_devices_than_exist_before_writing(tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 2 and "--devices 8: only 1 logical CPU device(s) here" in err and "Traceback" not in err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_run_sets_one_inter_op_thread_before_tensorflow_starts_and_says_when_it_is_too_late():
+    """harness.train.devices.one_inter_op_thread: in a fresh process it sets one inter-op thread (ops one at a
+    time, so a repeat in a new process gives the same bits); once TensorFlow has run an op it changes nothing."""
+    code = ("import json, tensorflow as tf; from harness.train import devices; {before}"
+            "ok = devices.one_inter_op_thread(); print(json.dumps([ok, devices.thread_settings()]))")
+    fresh = json.loads(subprocess.run([sys.executable, "-c", code.format(before="")], capture_output=True,
+                                      text=True, check=True).stdout.splitlines()[-1])
+    assert fresh == [True, {"intra_op": 0, "inter_op": 1}]
+    late = json.loads(subprocess.run([sys.executable, "-c", code.format(before="tf.constant(1.0) + 1; ")],
+                                     capture_output=True, text=True, check=True).stdout.splitlines()[-1])
+    assert late == [False, {"intra_op": 0, "inter_op": 0}]

@@ -1,12 +1,13 @@
 """Dev tool: does the same training step give the same numbers in separate processes on this machine?
 
-    python tools/determinism_check.py --width 1 --batch 128 --threads 2 --processes 5 --steps 5
+    python tools/determinism_check.py --width 1 --batch 128 --threads 2 [--inter-op 1] --processes 5 --steps 5
 
 Starts `--processes` fresh Python processes; each seeds and builds paper_dcgan's GAN exactly as a run does
-(TensorFlow op determinism on), trains `--steps` steps on one fixed batch with `--threads` intra- and inter-op
-threads (0: TensorFlow's own choice), and prints its per-step (d_loss, g_loss) to the bit. Prints how many
-distinct trajectories the processes gave and the first step at which any two part. Within one process a step
-from a given state repeats exactly; what this checks is what a resumed or repeated run meets: a new process.
+(TensorFlow op determinism on), trains `--steps` steps on one fixed batch with `--threads` intra-op threads and
+as many inter-op threads unless `--inter-op` says otherwise (0: TensorFlow's own choice), and prints its
+per-step (d_loss, g_loss) to the bit. Prints how many distinct trajectories the processes gave and the first
+step at which any two part. Within one process a step from a given state repeated exactly where it was tried;
+what this checks is what a resumed or repeated run meets: a new process.
 Name the machine (printed) beside any result.
 """
 
@@ -20,10 +21,12 @@ import sys
 _CHILD = """
 import json, sys
 import tensorflow as tf
-width, batch, threads, steps, precision = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+width, precision = sys.argv[1], sys.argv[6]
+batch, threads, inter, steps = (int(a) for a in sys.argv[2:6])
 if threads:
     tf.config.threading.set_intra_op_parallelism_threads(threads)
-    tf.config.threading.set_inter_op_parallelism_threads(threads)
+if inter:
+    tf.config.threading.set_inter_op_parallelism_threads(inter)
 from harness.runs import runner
 from harness.train import devices, step_timing
 from harness.train.gan import GAN, configure_determinism
@@ -52,15 +55,17 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--width", default="1")
     parser.add_argument("--batch", type=int, default=128)
-    parser.add_argument("--threads", type=int, default=0, help="intra- and inter-op threads (0: TensorFlow's own)")
+    parser.add_argument("--threads", type=int, default=0, help="intra-op threads (0: TensorFlow's own)")
+    parser.add_argument("--inter-op", type=int, default=None, help="inter-op threads (default: --threads)")
     parser.add_argument("--processes", type=int, default=5)
     parser.add_argument("--steps", type=int, default=5)
     parser.add_argument("--precision", default="float32", choices=("float32", "mixed_bfloat16"))
     args = parser.parse_args(argv)
+    inter = args.threads if args.inter_op is None else args.inter_op
     trajectories, machine = [], None
     for i in range(args.processes):
         child = subprocess.run([sys.executable, "-c", _CHILD, args.width, str(args.batch), str(args.threads),
-                                str(args.steps), args.precision], capture_output=True, text=True)
+                                str(inter), str(args.steps), args.precision], capture_output=True, text=True)
         if child.returncode != 0:
             print(child.stderr[-3000:], file=sys.stderr)
             return 1
@@ -70,7 +75,8 @@ def main(argv=None) -> int:
         print(f"process {i + 1}: " + "; ".join(f"{d!r}, {g!r}" for d, g in result["losses"]), flush=True)
     distinct = {json.dumps(t) for t in trajectories}
     step = parted_at(trajectories)
-    print(f"paper_dcgan width {args.width}, batch {args.batch}, {args.precision}, threads {args.threads or 'default'}: "
+    print(f"paper_dcgan width {args.width}, batch {args.batch}, {args.precision}, intra-op threads "
+          f"{args.threads or 'default'}, inter-op {inter or 'default'}: "
           f"{len(distinct)} distinct trajectories in {args.processes} processes over {args.steps} steps"
           + (f"; they part at step {step}" if step else "; all the same to the bit"))
     print(machine)

@@ -97,6 +97,9 @@ def run(cfg: RunConfig, *, data=None, out: Path | str | None = None, run_id: str
     clock = clock or PhaseClock()
     with clock("start-up"):  # TensorFlow and Keras are imported here on a first run in the process
         from harness.train.trainer import TrainData, Trainer
+    if not devices_mod.one_inter_op_thread():
+        log.info("TensorFlow started before this run with %s inter-op threads: a repeat in a new process may "
+                 "differ in the last bits (docs/design.md, Determinism)", devices_mod.thread_settings()["inter_op"])
     strategy = devices_mod.strategy(devices, cfg.train.batch_size)  # a bad --devices fails before anything is written
     cfg.train.precision = devices_mod.effective_precision(cfg.train.precision)
     run_id = check_run_id(run_id or default_run_id(cfg))
@@ -117,7 +120,7 @@ def run(cfg: RunConfig, *, data=None, out: Path | str | None = None, run_id: str
         "versions": versions(),
         "code": provenance.code(),
         "devices": visible_devices(),
-        "machine": devices_mod.machine(),
+        "machine": {**devices_mod.machine(), "tf_threads": devices_mod.thread_settings()},
         "replicas": str(strategy.num_replicas_in_sync),
     }
     locks = (rd.lock_path.name, rd.tables_lock_path.name)

@@ -129,7 +129,7 @@ def _limit_threads(threads: int) -> None:
     import tensorflow as tf
 
     tf.config.threading.set_intra_op_parallelism_threads(threads)
-    tf.config.threading.set_inter_op_parallelism_threads(threads)
+    tf.config.threading.set_inter_op_parallelism_threads(1)  # ops one at a time: harness.train.devices
 
 
 def sweep(cells: list[Cell], *, profile: str, overrides: dict | None = None, out=None, data=None,

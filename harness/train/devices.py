@@ -115,6 +115,33 @@ def machine() -> dict:
             "onednn_max_cpu_isa": os.environ.get("ONEDNN_MAX_CPU_ISA") or os.environ.get("DNNL_MAX_CPU_ISA")}
 
 
+def one_inter_op_thread() -> bool:
+    """Run TensorFlow's ops one at a time (each still on every intra-op thread), so that a run repeats to the bit
+    in a new process. With more inter-op threads, a oneDNN kernel that TensorFlow happens to start from one of its
+    intra-op worker threads runs on that one thread (TensorFlow's oneDNN thread pool reports "in parallel" there)
+    and sums in another order; which kernel that is depends on timing. At the paper's width on two threads,
+    processes of the same step parted by the third step (`tools/determinism_check.py`, docs/design.md); with
+    one inter-op thread they did not, at the same speed. Must be called before TensorFlow runs its first op;
+    returns False (and changes nothing) where it is too late and another value is set."""
+    import tensorflow as tf
+
+    if tf.config.threading.get_inter_op_parallelism_threads() == 1:
+        return True
+    try:
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+    except RuntimeError:  # TensorFlow's runtime already started with other thread pools
+        return False
+    return True
+
+
+def thread_settings() -> dict:
+    """TensorFlow's thread pools as this process set them (0: TensorFlow's default, from the usable cores)."""
+    import tensorflow as tf
+
+    return {"intra_op": tf.config.threading.get_intra_op_parallelism_threads(),
+            "inter_op": tf.config.threading.get_inter_op_parallelism_threads()}
+
+
 def effective_precision(requested: str) -> str:
     """The precision a run actually trains in (recorded in its config.json), with one log line when it differs:
     mixed_float16 only where a GPU runs it; mixed_bfloat16 only where bf16 is native (emulated, it is slower)."""
