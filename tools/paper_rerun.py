@@ -64,6 +64,11 @@ class Run:
         return [f"from epoch {start}, {n} sitting{'s' * (n > 1)}: {cpu} (code {commit})"
                 for (cpu, commit), start, n in stretches]
 
+    def cpus(self) -> str:
+        """The CPUs that trained the run, in order, each once."""
+        return ", ".join(dict.fromkeys(s.get("machine", {}).get("cpu", "machine not recorded")
+                                       for s in self._sittings()))
+
     def commits(self) -> set[str]:
         return {str(s.get("code", {}).get("commit")) for s in self._sittings()}
 
@@ -188,7 +193,7 @@ def figure(a: Run, b: Run, path: Path) -> None:
 
     last = min(int(a.steps["epoch"].max()), int(b.steps["epoch"].max()))
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
-    for run, label in ((a, "first: " + "; ".join(a.sittings())), (b, "second: " + "; ".join(b.sittings()))):
+    for run, label in ((a, "first: " + a.cpus()), (b, "second: " + b.cpus())):
         steps = run.steps[run.steps["epoch"] <= last]
         window = int(steps.groupby("epoch").size().iloc[0])
         x = steps.index / window
@@ -196,8 +201,10 @@ def figure(a: Run, b: Run, path: Path) -> None:
             ax.plot(x, steps[metric].rolling(window, min_periods=window).mean(), label=label, lw=1)
             ax.set_title(metric)
             ax.set_xlabel("epoch")
-    axes[0].legend(fontsize=7)
-    fig.tight_layout()
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=2, fontsize=8)
+    fig.suptitle("the same code and seed on two machines (moving mean over one epoch's steps)")
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
     atomicio.write_with(path, lambda tmp: fig.savefig(tmp, format=path.suffix.lstrip(".") or "png", dpi=110))
     plt.close(fig)
 
