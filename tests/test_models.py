@@ -209,8 +209,11 @@ def test_matmul_kernel_gradient_is_the_convolutions_own_and_differentiable(trans
 
 def test_paper_width_gradients_in_bfloat16_match_keras_layers():
     """At the paper's width under mixed_bfloat16, D's last convolution and G's first transposed one take the matmul
-    path (and only they, not the same layers at width 1/4); every weight gradient of both models matches Keras's
-    own layers' to bfloat16 rounding."""
+    path (and only they, not the same layers at width 1/4); D's other gradients equal Keras's own layers' to the
+    bit, and every weight gradient of both models is no further from the float32 gradient than Keras's own
+    bfloat16 layers' is (within 10%). The yardstick is bfloat16's own error: for G's first kernel Keras's bf16
+    gradient lies 13% (relative norm) from the float32 one, and the two bf16 paths 2% from each other (AMD EPYC,
+    family 25), which an elementwise tolerance of 2% of the largest entry failed on 16 of 1.1 million entries."""
     import keras
     import tensorflow as tf
 
@@ -241,6 +244,13 @@ def test_paper_width_gradients_in_bfloat16_match_keras_layers():
                 d_loss = tf.reduce_mean(tf.cast(d([image, labels], training=True), tf.float32) ** 2)
                 g_loss = tf.reduce_mean(tf.cast(g([noise, labels], training=True), tf.float32) ** 2)
             grads.append(tape.gradient(d_loss, d.trainable_variables) + tape.gradient(g_loss, g.trainable_variables))
+        keras.mixed_precision.set_global_policy("float32")  # the reference both bfloat16 paths approximate
+        d, g = build_discriminator(cfg, seed=1, matmul_grads=False), build_generator(cfg, seed=1, fused_bn=False)
+        with tf.GradientTape(persistent=True) as tape:
+            d_loss = tf.reduce_mean(d([image, labels], training=True) ** 2)
+            g_loss = tf.reduce_mean(g([noise, labels], training=True) ** 2)
+        grads.append(tape.gradient(d_loss, d.trainable_variables) + tape.gradient(g_loss, g.trainable_variables))
+        keras.mixed_precision.set_global_policy("mixed_bfloat16")
         narrow = config.RunConfig().model
         narrow.width = 0.25  # kernels below MIN_KERNEL: measured slower as a product, so Keras's own path
         with tf.GradientTape() as tape:
@@ -252,11 +262,15 @@ def test_paper_width_gradients_in_bfloat16_match_keras_layers():
         keras.mixed_precision.set_global_policy(before)
     assert sorted(taken) == [(5, 5, 256, 512), (5, 5, 256, 512)]  # D's down4 and G's up1 (kh, kw, out, in)
     n_d = len(grads[0]) - len(g.trainable_variables)
-    for i, (plain, fast) in enumerate(zip(*grads)):
-        plain, fast = np.asarray(tf.cast(plain, tf.float32)), np.asarray(tf.cast(fast, tf.float32))
+    for i, (plain, fast, exact) in enumerate(zip(*grads)):
+        plain, fast, exact = (np.asarray(tf.cast(a, tf.float32)) for a in (plain, fast, exact))
         if i < n_d and plain.shape != (5, 5, 256, 512):  # D's other layers: Keras's own ops, to the bit
             np.testing.assert_array_equal(fast, plain)
-        np.testing.assert_allclose(fast, plain, rtol=0, atol=0.02 * np.abs(plain).max())
+
+        def off(a):
+            return np.linalg.norm(a - exact) / np.linalg.norm(exact)
+
+        assert off(fast) <= 1.1 * off(plain) + 1e-6, (i, plain.shape, off(fast), off(plain))
 
 
 def test_step_timing_alternates_gans_on_one_batch_and_leaves_the_tracing_step_out():
