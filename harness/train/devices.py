@@ -118,8 +118,8 @@ def machine() -> dict:
 def one_inter_op_thread() -> bool:
     """Run TensorFlow's ops one at a time (each still on every intra-op thread), so that a run repeats to the bit
     in a new process. With more inter-op threads, a oneDNN kernel that TensorFlow happens to start from one of its
-    intra-op worker threads runs on that one thread (TensorFlow's oneDNN thread pool reports "in parallel" there)
-    and sums in another order; which kernel that is depends on timing. At the paper's width on two threads,
+    intra-op worker threads likely runs on that one thread (TensorFlow's oneDNN thread pool reports "in parallel"
+    there) and sums in another order; which kernel that is depends on timing. At the paper's width on two threads,
     processes of the same step parted by the third step (`tools/determinism_check.py`, docs/design.md); with
     one inter-op thread they did not, at the same speed. Must be called before TensorFlow runs its first op;
     returns False (and changes nothing) where it is too late and another value is set."""
