@@ -701,6 +701,14 @@ def test_a_rerun_is_compared_to_the_bit_step_by_step_and_evaluation_by_evaluatio
     assert fid.loc[2, "first run's move"] == pytest.approx(-50.0) and fid.loc[2, "since epoch"] == 1
     assert np.isnan(fid.loc[1, "first run's move"])
     assert "| fid | 2 | 145 | 151 | +6 | -50 (1) | 6 |" in text
+    assert "Reference classifier: not shown to be the same weights (first: not recorded" in text
+    for rd, digest in ((first, "a" * 64), (second, "b" * 64)):  # one recipe (key), trained on two machines
+        rd.write_record({**rd.read_record(), "reference_classifier": {"key": "k", "weights_digest": digest,
+                                                                      "test_accuracy": 0.95}})
+    text = tool.markdown(tool.Run(first.path), tool.Run(second.path))[0]
+    assert "not shown to be the same weights (first: weights aaaaaaaaaaaa, test accuracy 0.95" in text
+    second.write_record({**second.read_record(), "reference_classifier": {"key": "k", "weights_digest": "a" * 64}})
+    assert "the same weights in both" in tool.markdown(tool.Run(first.path), tool.Run(second.path))[0]
 
 
 def test_the_determinism_check_names_the_first_step_at_which_processes_part():

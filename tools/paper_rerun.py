@@ -134,8 +134,7 @@ def preconditions(a: Run, b: Run) -> list[str]:
     lines.append("Library versions: " + ("the same in every sitting." if len(a.versions() | b.versions()) == 1
                                          else "differ between sittings."))
     ka, kb = (run.record.get("reference_classifier") or {} for run in (a, b))
-    same = ka.get("key") is not None and ka.get("key") == kb.get("key") and not (ka.get("unrecorded")
-                                                                                  or kb.get("unrecorded"))
+    same = ka.get("weights_digest") is not None and ka.get("weights_digest") == kb.get("weights_digest")
     lines.append("Reference classifier: " + ("the same weights in both, so the domain metrics compare exactly."
                                              if same else "not shown to be the same weights (first: "
                                              f"{_classifier(ka)}; second: {_classifier(kb)}), so the domain "
@@ -147,7 +146,8 @@ def preconditions(a: Run, b: Run) -> list[str]:
 def _classifier(record: dict) -> str:
     if not record or record.get("unrecorded"):
         return "not recorded"
-    return f"key {record.get('key')}, test accuracy {record.get('test_accuracy')}"
+    return (f"weights {str(record.get('weights_digest') or 'not recorded')[:12]}, test accuracy "
+            f"{record.get('test_accuracy')}")
 
 
 def markdown(a: Run, b: Run) -> tuple[str, pd.DataFrame]:
