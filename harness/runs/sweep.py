@@ -126,10 +126,11 @@ def run_cell(cell: Cell, profile: str, overrides: dict, out: str, data, threads:
 
 
 def _limit_threads(threads: int) -> None:
+    """This job's share of the cores. Its inter-op threads are runner.run's to set (one, for determinism:
+    harness.train.devices.one_inter_op_thread), as for any run."""
     import tensorflow as tf
 
     tf.config.threading.set_intra_op_parallelism_threads(threads)
-    tf.config.threading.set_inter_op_parallelism_threads(1)  # ops one at a time: harness.train.devices
 
 
 def sweep(cells: list[Cell], *, profile: str, overrides: dict | None = None, out=None, data=None,
