@@ -272,3 +272,19 @@ def test_a_run_sets_one_inter_op_thread_before_tensorflow_starts_and_says_when_i
     late = json.loads(subprocess.run([sys.executable, "-c", code.format(before="tf.constant(1.0) + 1; ")],
                                      capture_output=True, text=True, check=True).stdout.splitlines()[-1])
     assert late == [False, {"intra_op": 0, "inter_op": 0}]
+
+
+def test_every_tensorflow_command_sets_one_inter_op_thread(tmp_path):
+    """harness.cli.main: a command that loads TensorFlow (here `harness eval`, which fails on a missing run
+    folder after start-up) runs its ops one at a time, as `harness run` does; a command that never loads
+    TensorFlow does not import it."""
+    code = ("import json, sys; from harness.cli import main; rc = main(sys.argv[1:]); "
+            "tf = sys.modules.get('tensorflow'); "
+            "print(json.dumps([rc, tf and tf.config.threading.get_inter_op_parallelism_threads()]))")
+    missing = str(tmp_path / "no-such-run")
+    rc, inter = json.loads(subprocess.run([sys.executable, "-c", code, "eval", missing], capture_output=True,
+                                          text=True).stdout.splitlines()[-1])
+    assert rc != 0 and inter == 1
+    rc, inter = json.loads(subprocess.run([sys.executable, "-c", code, "variants"], capture_output=True,
+                                          text=True).stdout.splitlines()[-1])
+    assert rc == 0 and inter is None

@@ -15,7 +15,7 @@ import sys
 from harness.cli.commands import COMMANDS
 from harness.cli.parser import EXIT_CODES, INTERNAL_ERROR, build_parser
 from harness.errors import HarnessError
-from harness.train.devices import import_tensorflow_quietly
+from harness.train.devices import import_tensorflow_quietly, one_inter_op_thread
 
 __all__ = ["COMMANDS", "EXIT_CODES", "INTERNAL_ERROR", "build_parser", "main"]
 
@@ -36,8 +36,11 @@ def main(argv: list[str] | None = None) -> int:
         print("harness: interrupted", file=sys.stderr)
         return 130
     try:
-        if quiet and args.command in TENSORFLOW_COMMANDS and "tensorflow" not in sys.modules:
-            import_tensorflow_quietly()  # inside the try: Ctrl-C during the import is "interrupted", as later
+        if args.command in TENSORFLOW_COMMANDS:
+            if quiet and "tensorflow" not in sys.modules:
+                import_tensorflow_quietly()  # inside the try: Ctrl-C during the import is "interrupted", as later
+            one_inter_op_thread()  # every command repeats to the bit in a new process, not only `run` (a
+            # reference classifier trained by `harness classifier` too); where TensorFlow already runs, unchanged
         from harness.models import registry
 
         registry.load_env_plugins()
