@@ -441,6 +441,18 @@ def test_compare_pairs_two_folders_cell_by_cell(tmp_path, capsys):
     assert "fidd is not an output of a registered metric" in capsys.readouterr().err
     assert main(["compare", str(a), str(tmp_path / "none")]) == 2  # no such folder
     assert main(["compare", str(a), str(b), "--metrics", "label_fidelity"]) == 2  # evaluated in neither
+    capsys.readouterr()
+    # A report folder with its runs below it (as the committed evidence is) is read as its runs/ folder; the same
+    # folder twice is a slip, refused in one line rather than reported as "no difference".
+    report_a = tmp_path / "report-a"
+    report_a.mkdir()
+    a.rename(report_a / "runs")
+    assert pairs.compare_folders(report_a, b, ["fid"]).set_index("variant").loc["paper_dcgan", "B - A"] == \
+        pytest.approx(7.0)
+    assert main(["compare", str(report_a), str(report_a / "runs"), "--metrics", "fid"]) == 2
+    assert "the same results folder twice" in capsys.readouterr().err
+    assert main(["transfer", str(b), str(b)]) == 2
+    assert "the same results folder twice" in capsys.readouterr().err
 
 
 def test_pairs_of_cells_trained_unlike_are_marked_and_strict_refuses_them(tmp_path):

@@ -42,6 +42,16 @@ def results_folder(folder: Path) -> Path:
     return folder
 
 
+def two_results_folders(first: Path, second: Path) -> tuple[Path, Path]:
+    """The results folders of a comparison of two (`harness compare`, `harness transfer`), each possibly a report
+    folder with its runs below it. The same folder twice is refused: it would compare every cell with itself and
+    find nothing, which reads as "no difference" rather than as the slip it is."""
+    a, b = results_folder(first), results_folder(second)
+    if a.resolve() == b.resolve():
+        raise RunError(f"{first} and {second}: the same results folder twice; a comparison needs two")
+    return a, b
+
+
 def collect(results_dir: Path, variants: str | None = None, *, ignore: Path | None = None) -> Results:
     """Every run under `results_dir` (one level), except the folder `ignore` (the report's own output)."""
     results_dir = Path(results_dir)

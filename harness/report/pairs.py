@@ -17,7 +17,7 @@ import pandas as pd
 
 from harness.errors import ConfigError
 from harness.evaluate import metrics as metric_registry
-from harness.report.collect import Results, collect
+from harness.report.collect import Results, collect, two_results_folders
 from harness.report.stats import holm, mean_ci, paired_test
 from harness.report.tables import final_rows
 
@@ -42,9 +42,10 @@ def class_means(results: Results, metric: str) -> pd.DataFrame:
 
 
 def compare_folders(a: Path, b: Path, metrics: list[str]) -> pd.DataFrame:
-    """One row per (variant, metric) evaluated in both folders on at least one common seed."""
+    """One row per (variant, metric) evaluated in both folders (each a results folder, or a report folder with
+    its runs below it) on at least one common seed."""
     check_metrics(metrics)
-    runs_a, runs_b = collect(a), collect(b)  # each folder's tables read once
+    runs_a, runs_b = (collect(folder) for folder in two_results_folders(a, b))  # each folder's tables read once
     out = []
     for metric in metrics:
         left, right = class_means(runs_a, metric), class_means(runs_b, metric)

@@ -30,7 +30,7 @@ from scipy import stats as sps
 
 from harness.errors import ConfigError, RunError
 from harness.report import stats
-from harness.report.collect import Results, collect, results_folder
+from harness.report.collect import Results, collect, two_results_folders
 from harness.report.tables import BASELINE, final_rows, settings_values
 from harness.runs import screens
 
@@ -103,7 +103,7 @@ def transfer(first: Path, second: Path, *, labels: tuple[str, str] = ("bench", "
     the choice and so is its change."""
     margins = margins or {}
     a, b = labels
-    folder_a, folder_b = results_folder(first), results_folder(second)
+    folder_a, folder_b = two_results_folders(first, second)
     runs_a, runs_b = collect(folder_a), collect(folder_b)
     screened = (screens.screened_seeds(screens.read(folder_a) + screens.read(folder_b)) if use_screens
                 else set())
