@@ -730,3 +730,35 @@ def test_the_determinism_check_names_the_first_step_at_which_processes_part():
     assert tool.parted_at([same, same, same]) is None
     assert tool.parted_at([same, [[1.0, 2.0], [0.5, 1.5000001]]]) == 2
     assert tool.parted_at([[[1.0, 2.0]], [[1.0 + 1e-12, 2.0]]]) == 1
+
+
+def test_fid_terms_gathers_a_copy_evaluated_with_them_and_says_which_term_moved_fid(tmp_path, capsys):
+    """tools/fid_terms.py: one row per (epoch, class) with FID and its two terms; the recomputed FID is checked
+    against the logged one; between epochs, the class-mean moves and the classes whose mean term moved most."""
+    tool = load_tool("fid_terms")
+    rd = write_run(tmp_path / "copy", "paper_dcgan", 0, epochs=2)
+    metrics = rd.metrics()
+    with pytest.raises(SystemExit, match="no fid_cov_term, fid_mean_term, fid_spread rows"):
+        tool.from_run(rd.path)
+    fid = metrics[metrics["metric"] == "fid"].assign(value=lambda f: pd.to_numeric(f["value"]))
+    rows = []
+    for r in fid[fid["class"] != "all"].to_dict("records"):
+        led = r["class"] in eurosat.CLASSES[:7] and r["epoch"] == 1  # their mean term falls 10 more by epoch 2
+        mean_term = 0.5 * r["value"] + (10.0 if led else 0.0)
+        for name, value in (("fid_mean_term", mean_term), ("fid_cov_term", r["value"] - mean_term),
+                            ("fid_spread", 0.5)):
+            rows.append({**r, "metric": name, "value": value})
+    rd.write_table(rd.metrics_path, pd.concat([metrics, pd.DataFrame(rows)]))
+    table = tool.from_run(rd.path)
+    assert len(table) == 22 and list(table.columns) == tool.COLUMNS  # 10 classes and the mean, two epochs
+    assert (table["fid_mean_term"] + table["fid_cov_term"] - table["fid"]).abs().max() < 1e-9
+    assert set(table.loc[table["class"] == "mean", "n_real"]) == {20}  # the classes' N, where the log has none
+    assert tool.logged_difference(table, rd.path) == 0
+    move = tool.moves(table).iloc[0]
+    assert (move["from"], move["to"], move["fid"]) == (1, 2, pytest.approx(-50.0))
+    assert move["classes led by the mean term"] == "7 of 10"
+    assert tool.main(["--run", str(rd.path), "--logged", str(rd.path), "--out", str(tmp_path / "t.csv")]) == 0
+    out = capsys.readouterr().out
+    assert "22 rows, epochs 1, 2; the two terms sum to FID within 0" in out and "largest difference 0" in out
+    assert pd.read_csv(tmp_path / "t.csv").shape == (22, 8)
+    assert tool.main(["--table", str(tmp_path / "t.csv")]) == 0 and "| 7 of 10" in capsys.readouterr().out
