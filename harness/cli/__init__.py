@@ -15,7 +15,7 @@ import sys
 from harness.cli.commands import COMMANDS
 from harness.cli.parser import EXIT_CODES, INTERNAL_ERROR, build_parser
 from harness.errors import HarnessError
-from harness.train.devices import import_tensorflow_quietly, one_inter_op_thread
+from harness.train.devices import import_tensorflow_quietly
 
 __all__ = ["COMMANDS", "EXIT_CODES", "INTERNAL_ERROR", "build_parser", "main"]
 
@@ -27,6 +27,12 @@ TENSORFLOW_COMMANDS = ("run", "sweep", "eval", "fid", "generate", "classifier", 
 def main(argv: list[str] | None = None) -> int:
     quiet = not os.environ.get("HARNESS_DEBUG") and "TF_CPP_MIN_LOG_LEVEL" not in os.environ
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TF's C++ start-up chatter hides our own messages
+    # TensorFlow runs ops one at a time in every command, not only in `run` (which sets it itself, for callers
+    # from Python too): a reference classifier trained by `eval` or `classifier` then repeats to the bit in a new
+    # process (docs/design.md, Determinism). Through the environment, so that no command has to import
+    # TensorFlow early for it, and spawned sweep workers inherit it; a value of the user's own is kept (for
+    # every command but `run`, which always uses one).
+    os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     try:
         args = build_parser().parse_args(argv)
@@ -36,11 +42,8 @@ def main(argv: list[str] | None = None) -> int:
         print("harness: interrupted", file=sys.stderr)
         return 130
     try:
-        if args.command in TENSORFLOW_COMMANDS:
-            if quiet and "tensorflow" not in sys.modules:
-                import_tensorflow_quietly()  # inside the try: Ctrl-C during the import is "interrupted", as later
-            one_inter_op_thread()  # every command repeats to the bit in a new process, not only `run` (a
-            # reference classifier trained by `harness classifier` too); where TensorFlow already runs, unchanged
+        if quiet and args.command in TENSORFLOW_COMMANDS and "tensorflow" not in sys.modules:
+            import_tensorflow_quietly()  # inside the try: Ctrl-C during the import is "interrupted", as later
         from harness.models import registry
 
         registry.load_env_plugins()
