@@ -44,20 +44,24 @@ class _Formatter(argparse.RawDescriptionHelpFormatter):
 class _Parser(argparse.ArgumentParser):
     """argparse, with its errors in the harness's one-line form (exit 2) instead of usage plus a line."""
 
-    def error(self, message, prog: str | None = None):
-        prog = prog or self.prog
-        command = prog.removeprefix("harness").strip()
-        self.exit(2, f"harness: error: {command + ': ' if command else ''}{message} (see `{prog} --help`)\n")
+    def error(self, message):
+        command = self.prog.removeprefix("harness").strip()
+        self.exit(2, f"harness: error: {command + ': ' if command else ''}{message} (see `{self.prog} --help`)\n")
 
     def parse_args(self, args=None, namespace=None):
         """As argparse's, but an argument no command knows is blamed on the command it was given to (argparse
         collects those at the top and would point to `harness --help`)."""
         ns, extra = self.parse_known_args(args, namespace)
         if extra:
-            words = [getattr(ns, dest, None) for dest in ("command", "data_command", "classifier_command")]
-            self.error(f"unrecognized arguments: {' '.join(extra)}",
-                       prog=" ".join(["harness"] + [w for w in words if w]))
+            self._chosen(ns).error(f"unrecognized arguments: {' '.join(extra)}")
         return ns
+
+    def _chosen(self, ns: argparse.Namespace) -> argparse.ArgumentParser:
+        """The deepest (sub)command parser the parsed arguments selected (`harness data verify`'s for those)."""
+        for action in self._actions:
+            if isinstance(action, argparse._SubParsersAction) and getattr(ns, action.dest, None) in action.choices:
+                return action.choices[getattr(ns, action.dest)]._chosen(ns)
+        return self
 
 
 def _command(sub, name: str, summary: str, example: str, **kwargs) -> argparse.ArgumentParser:
