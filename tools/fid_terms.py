@@ -25,20 +25,15 @@ import pandas as pd
 
 from harness import atomicio
 from harness.data import eurosat
-from harness.runs.rundir import RunDir
+from harness.runs.rundir import RunDir, numeric_values
 
 TERMS = ("fid", "fid_cov_term", "fid_mean_term", "fid_spread")
 COLUMNS = ["epoch", "class", *TERMS, "n_real", "n_fake"]
 
 
-def _numeric(metrics: pd.DataFrame) -> pd.DataFrame:
-    return metrics.assign(value=pd.to_numeric(metrics["value"], errors="coerce"),
-                          epoch=pd.to_numeric(metrics["epoch"], errors="coerce"))
-
-
 def from_run(folder: Path) -> pd.DataFrame:
     """One row per (epoch, class) at which the run folder has FID and all three fid_terms outputs."""
-    metrics = _numeric(RunDir(folder).metrics())
+    metrics = numeric_values(RunDir(folder).metrics())
     rows = metrics[metrics["metric"].isin(TERMS) & metrics["class"].notna() & (metrics["class"] != "")]
     wide = rows.pivot_table(index=["epoch", "class"], columns="metric", values="value", aggfunc="last")
     missing = [t for t in TERMS if t not in wide.columns]
@@ -47,19 +42,19 @@ def from_run(folder: Path) -> pd.DataFrame:
     wide = wide.dropna(subset=list(TERMS))
     sizes = rows[rows["metric"] == "fid"].groupby(["epoch", "class"])[["n_real", "n_fake"]].last()
     table = wide.join(sizes).reset_index()
-    for column in ("n_real", "n_fake"):  # the class mean's N is its classes' N where they all agree
-        for epoch, group in table.groupby("epoch"):
-            per_class = pd.to_numeric(group.loc[group["class"].isin(eurosat.CLASSES), column]).unique()
-            at_mean = (table["epoch"] == epoch) & (table["class"] == "mean") & table[column].isna()
-            if len(per_class) == 1:
-                table.loc[at_mean, column] = per_class[0]
+    # The class mean's N, which the log leaves empty, is its classes' N where they all agree.
+    per_class = table[table["class"].isin(eurosat.CLASSES)].groupby("epoch")[["n_real", "n_fake"]]
+    agreed = per_class.first().where(per_class.nunique() == 1)
+    at_mean = table["class"] == "mean"
+    for column in ("n_real", "n_fake"):
+        table.loc[at_mean, column] = table.loc[at_mean, column].fillna(table.loc[at_mean, "epoch"].map(agreed[column]))
     table["epoch"] = table["epoch"].astype(int)
     return table[COLUMNS].sort_values(["epoch", "class"]).reset_index(drop=True)
 
 
 def logged_difference(table: pd.DataFrame, folder: Path) -> float:
     """Largest |recomputed FID - logged FID| over the (epoch, class) pairs both have."""
-    metrics = _numeric(RunDir(folder).metrics())
+    metrics = numeric_values(RunDir(folder).metrics())
     logged = metrics[metrics["metric"] == "fid"].groupby(["epoch", "class"])["value"].last().rename("logged")
     joined = table.join(logged, on=["epoch", "class"]).dropna(subset=["logged"])
     if joined.empty:

@@ -47,7 +47,7 @@ from harness import atomicio
 from harness.data import eurosat
 from harness.evaluate.metrics.inception_distances import PAPER_FID
 from harness.rows import D_WON_ACCURACY
-from harness.runs.rundir import RunDir
+from harness.runs.rundir import RunDir, numeric_values
 
 FID_FLOOR_FROM = 50  # Figure 9: "a low FID score after epoch 50", then a floor
 LOSSES_DIVERGE_FROM = 80  # Figure 10: "wildly diverging starting from around epoch 80"
@@ -86,8 +86,7 @@ class PaperRun:
         self.record = rd.read_record()
         self.name = rd.run_id
         metrics = rd.tables()[0]
-        metrics = metrics.assign(value=pd.to_numeric(metrics["value"], errors="coerce"),
-                                 epoch=pd.to_numeric(metrics["epoch"], errors="coerce"))
+        metrics = numeric_values(metrics)
         whole = metrics[metrics["class"].isna() | (metrics["class"] == "")]
         self.epochs = whole.pivot_table(index="epoch", columns="metric", values="value", aggfunc="last")
         self.epochs.index = self.epochs.index.astype(int)

@@ -24,7 +24,7 @@ import pandas as pd
 
 from harness import atomicio
 from harness.data import eurosat
-from harness.runs.rundir import RunDir
+from harness.runs.rundir import RunDir, numeric_values
 
 TRAINING = ("d_loss", "g_loss", "d_acc_real", "d_acc_fake")
 EVALUATED = ("fid", "kid", "precision", "recall", "label_fidelity", "domain_fid", "domain_precision",
@@ -40,8 +40,7 @@ class Run:
         self.name = rd.run_id
         metrics, steps = rd.tables()
         self.steps = steps.astype({"epoch": int, "step": int}).set_index("step")
-        metrics = metrics.assign(value=pd.to_numeric(metrics["value"], errors="coerce"),
-                                 epoch=pd.to_numeric(metrics["epoch"], errors="coerce"))
+        metrics = numeric_values(metrics)
         self.per_class = metrics[metrics["metric"].isin(EVALUATED) & metrics["class"].isin(eurosat.CLASSES)]
 
     def _sittings(self) -> list[dict]:

@@ -24,7 +24,7 @@ import pandas as pd
 
 from harness import atomicio
 from harness.data import eurosat
-from harness.runs.rundir import RunDir
+from harness.runs.rundir import RunDir, numeric_values
 
 TRAINING = ("d_loss", "g_loss", "d_acc_real", "d_acc_fake")
 EVALUATED = ("label_fidelity", "domain_fid", "kid", "fid")
@@ -43,8 +43,7 @@ class Run:
         metrics, steps = rd.tables()
         self.steps = steps.astype({"epoch": int, "step": int})
         self.last_step = self.steps.groupby("epoch")["step"].max()
-        metrics = metrics.assign(value=pd.to_numeric(metrics["value"], errors="coerce"),
-                                 epoch=pd.to_numeric(metrics["epoch"], errors="coerce"))
+        metrics = numeric_values(metrics)
         per_class = metrics[metrics["metric"].isin(EVALUATED) & metrics["class"].isin(eurosat.CLASSES)]
         self.evaluated = per_class.groupby(["metric", "epoch"])["value"].mean().rename("value").reset_index()
         self.evaluated["step"] = self.evaluated["epoch"].map(self.last_step)

@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from harness.errors import RunError
-from harness.runs.rundir import METRIC_COLUMNS, STEP_COLUMNS, RunDir, codes, machines
+from harness.runs.rundir import METRIC_COLUMNS, STEP_COLUMNS, RunDir, codes, machines, numeric_values
 
 log = logging.getLogger("harness")
 
@@ -102,10 +102,8 @@ def _read_run(rd: RunDir) -> tuple[dict, pd.DataFrame, pd.DataFrame]:
     missing = set(METRIC_COLUMNS) - set(m.columns)
     if len(m) and missing:
         raise RunError(f"metrics.csv lacks columns {sorted(missing)}")
-    m = m.assign(run=rd.run_id, variant=variant, seed=seed, profile=profile)
-    m["value"] = pd.to_numeric(m["value"], errors="coerce")
+    m = numeric_values(m.assign(run=rd.run_id, variant=variant, seed=seed, profile=profile))
     _check_compared_values(rd, m)
-    m["epoch"] = pd.to_numeric(m["epoch"], errors="coerce")
     m["class"] = m["class"].astype(object).fillna("")  # an all-empty column reads as float NaN
     s = s.assign(run=rd.run_id, variant=variant, seed=seed, profile=profile)
     epochs_done = int(m["epoch"].max()) if len(m) and m["epoch"].notna().any() else 0

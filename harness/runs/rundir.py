@@ -265,6 +265,13 @@ class RunDir:
         return held()
 
 
+def numeric_values(metrics: pd.DataFrame) -> pd.DataFrame:
+    """A run's metric rows with `value` and `epoch` as numbers (a cell that holds none becomes NaN): what every
+    reader that computes with them needs, as read they may be text."""
+    return metrics.assign(value=pd.to_numeric(metrics["value"], errors="coerce"),
+                          epoch=pd.to_numeric(metrics["epoch"], errors="coerce"))
+
+
 def recorded_sittings(record: dict) -> list[dict]:
     """The sittings (each start or resume) a run record lists. A run made before harness 0.4.1 recorded only its
     latest sitting's machine and versions (top level): that one is returned, marked `earlier_unrecorded` if
