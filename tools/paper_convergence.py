@@ -46,6 +46,7 @@ from scipy import stats
 from harness import atomicio
 from harness.data import eurosat
 from harness.evaluate.metrics.inception_distances import PAPER_FID
+from harness.report.plotting import pyplot, save_figure
 from harness.rows import D_WON_ACCURACY
 from harness.runs.rundir import RunDir, numeric_values
 
@@ -346,10 +347,7 @@ def markdown(run: PaperRun, floor: pd.Series | None = None) -> str:
 def figure(run: PaperRun, path: Path, floor: pd.Series | None = None) -> None:
     """Three panels laid out as the paper's Figures 9, 10 and 11, with the epochs its text names marked and, given
     the floors, the class mean a generator as good as the real data would reach."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     fig, axes = plt.subplots(1, 3, figsize=(14, 4))
     last = max(100, run.reached)
@@ -376,8 +374,7 @@ def figure(run: PaperRun, path: Path, floor: pd.Series | None = None) -> None:
         ax.set(xlabel="epoch", xlim=(0, last))
     fig.suptitle(f"{run.name}: the paper's convergence figures, {run.reached} epochs")
     fig.tight_layout()
-    atomicio.write_with(path, lambda tmp: fig.savefig(tmp, format=path.suffix.lstrip(".") or "png", dpi=110))
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def main(argv=None) -> int:

@@ -24,6 +24,7 @@ import pandas as pd
 
 from harness import atomicio
 from harness.data import eurosat
+from harness.report.plotting import pyplot, save_figure
 from harness.runs.rundir import RunDir, numeric_values
 
 TRAINING = ("d_loss", "g_loss", "d_acc_real", "d_acc_fake")
@@ -185,10 +186,7 @@ def markdown(a: Run, b: Run) -> tuple[str, pd.DataFrame]:
 
 def figure(a: Run, b: Run, path: Path) -> None:
     """Both runs' D accuracy on real images and losses, a moving mean over one epoch's steps, against epochs."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     last = min(int(a.steps["epoch"].max()), int(b.steps["epoch"].max()))
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
@@ -204,8 +202,7 @@ def figure(a: Run, b: Run, path: Path) -> None:
     fig.legend(handles, labels, loc="lower center", ncol=2, fontsize=8)
     fig.suptitle("the same code and seed on two machines (moving mean over one epoch's steps)")
     fig.tight_layout(rect=(0, 0.08, 1, 1))
-    atomicio.write_with(path, lambda tmp: fig.savefig(tmp, format=path.suffix.lstrip(".") or "png", dpi=110))
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def main(argv=None) -> int:

@@ -24,6 +24,7 @@ import pandas as pd
 
 from harness import atomicio
 from harness.data import eurosat
+from harness.report.plotting import pyplot, save_figure
 from harness.runs.rundir import RunDir, numeric_values
 
 TRAINING = ("d_loss", "g_loss", "d_acc_real", "d_acc_fake")
@@ -126,10 +127,7 @@ def markdown(table: pd.DataFrame, full: Run, narrow: Run) -> str:
 def figure(full: Run, narrow: Run, path: Path) -> None:
     """D's accuracy on real images and G's loss of both runs against steps and against images seen, each a
     moving mean over one full-width epoch's worth of images (so both curves are smoothed alike)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     last = int(full.steps["step"].max())
     fig, axes = plt.subplots(2, 2, figsize=(11, 6.5), sharey="row")
@@ -151,8 +149,7 @@ def figure(full: Run, narrow: Run, path: Path) -> None:
     axes[0, 0].legend()
     fig.suptitle(f"{full.name} beside {narrow.name} (moving mean over {window_images:,} images)")
     fig.tight_layout()
-    atomicio.write_with(path, lambda tmp: fig.savefig(tmp, format=path.suffix.lstrip(".") or "png", dpi=110))
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def main(argv=None) -> int:

@@ -13,10 +13,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from harness import atomicio
 from harness.data import eurosat
 from harness.report import stats
 from harness.report.collect import Results
+from harness.report.plotting import pyplot, save_figure
 from harness.report.tables import AUGMENTATION_COLUMNS, augmentation_rows, final_rows, group_labels, settings_values
 
 log = logging.getLogger("harness")
@@ -24,11 +24,9 @@ Figure = tuple[str, Path, str]
 
 
 def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg")  # no display: the report is written on headless machines
-    import matplotlib.pyplot as plt
     import seaborn as sns
+
+    plt = pyplot()
 
     sns.set_theme(style="whitegrid", context="notebook")
     return plt, sns
@@ -41,19 +39,13 @@ def _t_interval(values) -> tuple[float, float]:
 
 
 def _save(fig, out: Path, name: str, svg: bool = True) -> Path:
-    png = out / f"{name}.png"
-    atomicio.write_with(png, lambda tmp: fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight"))
-    import matplotlib.pyplot as plt
-
+    png = save_figure(fig, out / f"{name}.png", close=not svg, bbox_inches="tight")
     if svg:
         # SVG element ids are random unless salted: with a fixed salt and no date a report remade from the same
         # runs writes the same bytes, so a committed report's diff shows only what its data changed. The salt is
         # set for this save only, not for the rest of the process.
-        with plt.rc_context({"svg.hashsalt": "harness"}):
-            atomicio.write_with(out / f"{name}.svg", lambda tmp: fig.savefig(tmp, format="svg", bbox_inches="tight",
-                                                                              metadata={"Date": None}))
-
-    plt.close(fig)
+        with pyplot().rc_context({"svg.hashsalt": "harness"}):
+            save_figure(fig, out / f"{name}.svg", dpi="figure", bbox_inches="tight", metadata={"Date": None})
     return png
 
 
