@@ -762,3 +762,15 @@ def test_fid_terms_gathers_a_copy_evaluated_with_them_and_says_which_term_moved_
     assert "22 rows, epochs 1, 2; the two terms sum to FID within 0" in out and "largest difference 0" in out
     assert pd.read_csv(tmp_path / "t.csv").shape == (22, 8)
     assert tool.main(["--table", str(tmp_path / "t.csv")]) == 0 and "| 7 of 10" in capsys.readouterr().out
+    # Another draw whose images sit 4 further from the real mean, at epoch 2 only: the mean term parts them.
+    other = table[table["epoch"] == 2].assign(fid_mean_term=lambda t: t["fid_mean_term"] + 4.0,
+                                              fid=lambda t: t["fid"] + 4.0)
+    apart = tool.versus(table, other)
+    assert list(apart["epoch"]) == [2]
+    assert (apart.at[0, "fid"], apart.at[0, "mean term"], apart.at[0, "covariance term"]) == (
+        pytest.approx(-4.0), pytest.approx(-4.0), pytest.approx(0.0))
+    assert apart.at[0, "classes led by the mean term"] == "10 of 10"
+    other.to_csv(tmp_path / "other.csv", index=False)
+    assert tool.main(["--table", str(tmp_path / "t.csv"), "--versus", str(tmp_path / "other.csv")]) == 0
+    assert "Less " in capsys.readouterr().out
+    assert tool.versus(table, other.assign(epoch=9)).empty
