@@ -45,6 +45,12 @@ def _write_via_temp(path: Path, write: Callable[[io.BufferedWriter], None]) -> N
         raise
 
 
+def is_temporary(name: str) -> bool:
+    """Whether a file or folder name is one these writers put beside their target while writing (.NAME.*.tmp):
+    renamed or removed when the write ends, left behind only by a killed writer, never a result."""
+    return name.startswith(".") and name.endswith(".tmp")
+
+
 def write_bytes(path: Path, data: bytes) -> None:
     _write_via_temp(path, lambda handle: handle.write(data))
 
@@ -107,7 +113,7 @@ def write_with(path: Path, writer: Callable[[Path], None]) -> None:
     (Keras's model.save, PIL with a format guessed from the suffix)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp_dir = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    tmp_dir = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
     try:
         tmp = tmp_dir / path.name
         writer(tmp)

@@ -31,3 +31,19 @@ def test_chunks_that_do_not_add_up_leave_the_old_file(tmp_path, chunks, message)
     with pytest.raises(ValueError, match=message):
         atomicio.write_npz_streamed(path, "images", (4, 2), np.uint8, iter(chunks))
     assert path.read_bytes() == b"before" and [p.name for p in tmp_path.iterdir()] == ["x.npz"]
+
+
+def test_every_writer_names_its_temporary_so_that_it_is_known_as_one(tmp_path, monkeypatch):
+    """A run folder that another process is starting holds only its locks and a record being written: the
+    runner tells that from a foreign folder by atomicio.is_temporary, so each writer's temporary must match it."""
+    import os
+
+    seen = []  # what each writer put in the folder before its result landed
+    replace = os.replace
+    monkeypatch.setattr(atomicio.os, "replace", lambda src, dst: (
+        seen.append(os.path.relpath(src, tmp_path).split(os.sep)[0]), replace(src, dst))[1])
+    atomicio.write_text(tmp_path / "config.json", "{}")
+    atomicio.write_with(tmp_path / "grid.png", lambda tmp: tmp.write_bytes(b"x"))
+    assert len(seen) == 2 and all(atomicio.is_temporary(name) for name in seen), seen
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.json", "grid.png"]
+    assert not any(atomicio.is_temporary(n) for n in ("config.json", ".lock", ".tables.lock", "notes.tmp"))

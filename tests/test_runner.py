@@ -318,6 +318,39 @@ def test_second_process_on_a_locked_run_is_refused(eurosat_path, tmp_path):
         holder.wait()
 
 
+def test_a_run_another_process_is_starting_is_busy_not_foreign(eurosat_path, tmp_path):
+    """Two sweeps racing for one cell: the first holds the run lock and has written only a temporary of its record.
+    The second must meet the lock (RunLocked, which a sweep reports as "busy"), not call the folder someone
+    else's; a killed starter's leftovers do not stop a later run; a folder or file of someone else's does."""
+    from harness.errors import RunLocked
+
+    rd = RunDir(tmp_path / "starting")
+    rd.path.mkdir()
+    (rd.path / ".config.json.k3x9a1.tmp").write_text('{"run_')  # a record being written
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time, fcntl\n"
+        "h = open(sys.argv[1], 'a+'); fcntl.flock(h, fcntl.LOCK_EX); h.write('4242'); h.flush()\n"
+        "print('held', flush=True); time.sleep(60)\n"), str(rd.lock_path)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(RunLocked, match="another process \\(pid 4242\\) is working on this run"):
+            runner.run(smoke(), data=eurosat_path, out=tmp_path, run_id="starting", resume=True)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert runner.run(smoke(**{"train.epochs": 1}), data=eurosat_path, out=tmp_path, run_id="starting").exists()
+
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("mine")
+    with pytest.raises(RunError, match="mine: exists and is not a run folder \\(it holds notes.txt\\)"):
+        runner.run(smoke(), data=eurosat_path, out=tmp_path, run_id="mine")
+    assert sorted(p.name for p in mine.iterdir()) == ["notes.txt"]
+    (tmp_path / "afile").write_text("mine")
+    with pytest.raises(RunError, match="afile: exists and is a file, not a run folder"):
+        runner.run(smoke(), data=eurosat_path, out=tmp_path, run_id="afile")
+
+
 @pytest.mark.parametrize("steps_per_call", ["1", "4"])
 def test_non_finite_loss_marks_the_run_diverged(steps_per_call, eurosat_path, tmp_path, monkeypatch):
     """Also inside a multi-step call (train.steps_per_execution): the run stops at the exact step."""

@@ -97,6 +97,19 @@ class RunDir:
     def exists(self) -> bool:
         return self.config_path.is_file()
 
+    def foreign_names(self) -> list[str]:
+        """What makes an existing folder someone else's: its entries, unless they are a run's (it has a
+        config.json) or only what a run being started leaves before its record lands (the locks, a write in
+        progress). Read from one listing, so a run that another process starts at this moment is never taken
+        for a foreign folder (the sweeps that race for a cell: the loser then meets the run lock)."""
+        if not self.path.is_dir():
+            return []
+        names = [p.name for p in self.path.iterdir()]
+        if self.config_path.name in names:
+            return []
+        starting = {self.lock_path.name, self.tables_lock_path.name}
+        return sorted(n for n in names if n not in starting and not atomicio.is_temporary(n))
+
     def read_record(self) -> dict:
         """config.json, checked to be a run record this harness wrote (a dict with run_id, config and data)."""
         try:

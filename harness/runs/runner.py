@@ -123,9 +123,12 @@ def run(cfg: RunConfig, *, data=None, out: Path | str | None = None, run_id: str
         "machine": {**devices_mod.machine(), "tf_threads": devices_mod.thread_settings()},
         "replicas": str(strategy.num_replicas_in_sync),
     }
-    locks = (rd.lock_path.name, rd.tables_lock_path.name)
-    if rd.path.exists() and not rd.exists() and any(p.name not in locks for p in rd.path.iterdir()):
-        raise RunError(f"{rd.path}: exists and is not a run folder; choose another --run-id or --out")
+    if rd.path.exists() and not rd.path.is_dir():
+        raise RunError(f"{rd.path}: exists and is a file, not a run folder; choose another --run-id or --out")
+    foreign = rd.foreign_names()
+    if foreign:
+        raise RunError(f"{rd.path}: exists and is not a run folder (it holds {', '.join(foreign[:3])}"
+                       f"{', ...' if len(foreign) > 3 else ''}); choose another --run-id or --out")
     rd.path.mkdir(parents=True, exist_ok=True)
     with rd.lock():
         plan = plan_start(rd, record, cfg, resume=resume)
