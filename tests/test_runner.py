@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -297,25 +298,32 @@ def test_resume_refuses_a_damaged_table_and_touches_nothing(table, reference, eu
     assert {p: p.read_bytes() for p in rd.path.rglob("*") if p.is_file()} == before
 
 
+@contextlib.contextmanager
+def lock_held_elsewhere(lock_path: Path):
+    """Another process holds `lock_path` (writing pid 4242 into it) until the block ends."""
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time, fcntl\n"
+        "h = open(sys.argv[1], 'a+'); fcntl.flock(h, fcntl.LOCK_EX); h.write('4242'); h.flush()\n"
+        "print('held', flush=True); time.sleep(60)\n"), str(lock_path)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        yield
+    finally:
+        holder.kill()
+        holder.wait()
+
+
 def test_second_process_on_a_locked_run_is_refused(eurosat_path, tmp_path):
     from harness import atomicio
 
     rd = RunDir(tmp_path / "locked")
     rd.path.mkdir()
-    holder = subprocess.Popen([sys.executable, "-c", (
-        "import sys, time, fcntl\n"
-        "h = open(sys.argv[1], 'a+'); fcntl.flock(h, fcntl.LOCK_EX); h.write('4242'); h.flush()\n"
-        "print('held', flush=True); time.sleep(60)\n"), str(rd.lock_path)], stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout.readline().strip() == "held"
+    with lock_held_elsewhere(rd.lock_path):
         with pytest.raises(RunError, match="another process \\(pid 4242\\) is working on this run"):
             runner.run(smoke(), data=eurosat_path, out=tmp_path, run_id="locked")
         with pytest.raises(atomicio.LockHeld):
             with atomicio.exclusive_lock(rd.lock_path):
                 pass
-    finally:
-        holder.kill()
-        holder.wait()
 
 
 def test_a_run_another_process_is_starting_is_busy_not_foreign(eurosat_path, tmp_path):
@@ -327,17 +335,9 @@ def test_a_run_another_process_is_starting_is_busy_not_foreign(eurosat_path, tmp
     rd = RunDir(tmp_path / "starting")
     rd.path.mkdir()
     (rd.path / ".config.json.k3x9a1.tmp").write_text('{"run_')  # a record being written
-    holder = subprocess.Popen([sys.executable, "-c", (
-        "import sys, time, fcntl\n"
-        "h = open(sys.argv[1], 'a+'); fcntl.flock(h, fcntl.LOCK_EX); h.write('4242'); h.flush()\n"
-        "print('held', flush=True); time.sleep(60)\n"), str(rd.lock_path)], stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout.readline().strip() == "held"
+    with lock_held_elsewhere(rd.lock_path):
         with pytest.raises(RunLocked, match="another process \\(pid 4242\\) is working on this run"):
             runner.run(smoke(), data=eurosat_path, out=tmp_path, run_id="starting", resume=True)
-    finally:
-        holder.kill()
-        holder.wait()
     assert runner.run(smoke(**{"train.epochs": 1}), data=eurosat_path, out=tmp_path, run_id="starting").exists()
 
     mine = tmp_path / "mine"
