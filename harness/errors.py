@@ -37,3 +37,22 @@ class RunDiverged(HarnessError):
     """Training produced a non-finite loss; the run folder keeps what was written."""
 
     exit_code = 3
+
+
+def script_exit_code(main, prog: str | None = None) -> int:
+    """Run a script's `main()` as the `harness` command runs its own: a HarnessError is printed as its one line,
+    prefixed with the script's name (`prog`, by default the file run), and becomes the exit code; so is a file
+    that cannot be read or written (OSError, whose message names the file; exit code 2). Anything else is a bug
+    and keeps its traceback. For the dev tools, whose commands the evidence pages give for rerunning a figure."""
+    import os
+    import sys
+
+    prog = prog or os.path.basename(sys.argv[0])
+    try:
+        return main()
+    except HarnessError as exc:
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except OSError as exc:
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return HarnessError.exit_code

@@ -234,4 +234,6 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from harness.errors import script_exit_code
+
+    raise SystemExit(script_exit_code(main))

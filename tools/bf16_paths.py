@@ -11,7 +11,6 @@ Pause other work on the cores while it runs, and name the machine beside any fig
 from __future__ import annotations
 
 import argparse
-import sys
 
 
 def main(argv=None) -> int:
@@ -44,4 +43,6 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from harness.errors import script_exit_code
+
+    raise SystemExit(script_exit_code(main))

@@ -18,7 +18,6 @@ Evaluation only: nothing is trained and the run folders are not written to.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import pandas as pd
@@ -80,4 +79,6 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from harness.errors import script_exit_code
+
+    raise SystemExit(script_exit_code(main))

@@ -11,7 +11,6 @@ other variant beside the real-vs-real floor and the paper's figures. Reads only 
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import pandas as pd
@@ -110,4 +109,6 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from harness.errors import script_exit_code
+
+    raise SystemExit(script_exit_code(main))

@@ -60,4 +60,6 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from harness.errors import script_exit_code
+
+    raise SystemExit(script_exit_code(main))

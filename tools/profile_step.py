@@ -16,7 +16,6 @@ import collections
 import glob
 import math
 import os
-import sys
 import tempfile
 import time
 
@@ -157,4 +156,6 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from harness.errors import script_exit_code
+
+    raise SystemExit(script_exit_code(main))

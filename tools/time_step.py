@@ -57,4 +57,6 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from harness.errors import script_exit_code
+
+    raise SystemExit(script_exit_code(main))
