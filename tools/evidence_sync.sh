@@ -2,7 +2,7 @@
 # Dev tool: copy the background evidence runs (tools/evidence_jobs.sh) into docs/evidence: the paper run as it
 # stands, and every finished long cell. No checkpoints, tensorboard logs, exported generators, domain caches or
 # lock files; the paper run's sample grids thinned to epochs 1-4, every 5th and the latest (the repository
-# stays small). Then remake the reports: tools/paper_remake.sh for the paper run.
+# stays small). Then remake the reports: tools/paper_remake.sh (first, rerun or all).
 # Usage: tools/evidence_sync.sh [EVIDENCE_DIR=/work/evidence] [PAPER_DEST=docs/evidence/paper] (PAPER_DEST relative
 # to the repository: a second run of the protocol, such as the rerun on another machine, goes to its own folder).
 # Copy while a job writes and the copy may catch a half-written table: the reports refuse such a table in one
