@@ -723,6 +723,29 @@ def test_a_rerun_is_compared_to_the_bit_step_by_step_and_evaluation_by_evaluatio
     assert "the same weights in both" in tool.markdown(tool.Run(first.path), tool.Run(second.path))[0]
 
 
+def test_a_rerun_is_placed_on_the_first_runs_curves_epoch_by_epoch(tmp_path):
+    """tools/paper_rerun.py: the epochs at which the first run took the second run's value, interpolated between
+    its evaluations, every crossing of a curve that turns listed, and 'never' outside the first run's range."""
+    tool = load_tool("paper_rerun")
+    assert tool.crossings([0, 10, 20], [0, 10, 0], 5) == [5.0, 15.0]  # up, then down through the level
+    assert tool.crossings([0, 1, 2], [1, 1, 3], 1) == [0.0, 1.0]  # points hit exactly, each once
+    assert tool.crossings([0, 1], [0, 1], 2) == []
+    code = {"commit": "c" * 40}
+    first = write_run(tmp_path / "a", "paper_dcgan", 0, epochs=4, code=code)  # class-mean FID 295, 245, 195, 145
+    second = write_run(tmp_path / "b", "paper_dcgan", 0, epochs=2, offset=20.0, code=code)  # 215, 165
+    stood = tool.where_first_stood(tool.Run(first.path), tool.Run(second.path), window=1).set_index(["epoch", "metric"])
+    assert stood.loc[(1, "fid"), "first run at"] == pytest.approx([2.6])  # 2 + (245 - 215) / 50
+    assert stood.loc[(1, "fid"), "leads"] == pytest.approx([1.6])
+    assert stood.loc[(2, "fid"), "first run at"] == pytest.approx([3.6]) and stood.loc[(2, "kid"), "leads"] == \
+        pytest.approx([1.6])
+    text = tool.markdown(tool.Run(first.path), tool.Run(second.path), window=2)[0]
+    assert "| 2 | fid | 165 | 3.6 (+1.6) |" in text and "means over the 2 epochs ending at each epoch" in text
+    assert "| 1 | d_loss |" not in text and "| 2 | d_loss | 1 | 2.0 (+0.0), 3.0 (+1.0), 4.0 (+2.0) |" in text
+    beyond = write_run(tmp_path / "c", "paper_dcgan", 0, epochs=2, offset=-100.0, code=code)  # 45 at epoch 2
+    text = tool.markdown(tool.Run(first.path), tool.Run(beyond.path))[0]
+    assert "| 2 | fid | 45 | never (its range 145 to 295, epochs 1-4) |" in text
+
+
 def test_the_determinism_check_names_the_first_step_at_which_processes_part():
     """tools/determinism_check.py: trajectories are compared to the bit, step by step."""
     tool = load_tool("determinism_check")

@@ -10,7 +10,9 @@ versions; each sitting's machine is named), finds the first optimiser step whose
 sets the per-epoch training means and the class-mean evaluations of every epoch both runs reached side by side.
 To say whether a difference is large, each evaluated output's difference between the runs is set beside how
 much the first run moved from its previous evaluation of that output: the machine's effect against five or
-ten more epochs of training.
+ten more epochs of training. And to say whether the two draws follow one course at different speeds, each of
+the second run's evaluated epochs is placed on the first run's curves: the epochs at which the first run took
+the second run's value of each output, and how far those lie from the second run's epoch.
 """
 
 from __future__ import annotations
@@ -118,6 +120,54 @@ def evaluations(a: Run, b: Run) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def crossings(epochs, values, level: float) -> list[float]:
+    """The epochs at which a curve, straight between its points, takes the value `level`, each in order (a point that
+    hits the level exactly counts once, so a stretch lying on it gives each of its points)."""
+    x, y = np.asarray(epochs, dtype=float), np.asarray(values, dtype=float) - level
+    found: list[float] = []
+    for i in range(len(x) - 1):
+        if y[i] == 0:
+            found.append(x[i])
+        elif y[i] * y[i + 1] < 0:
+            found.append(x[i] + (x[i + 1] - x[i]) * y[i] / (y[i] - y[i + 1]))
+    if len(x) and y[-1] == 0:
+        found.append(x[-1])
+    return list(dict.fromkeys(found))
+
+
+def curves(run: Run, window: int) -> dict[str, pd.Series]:
+    """Each output as epoch -> value: the training outputs as means over the `window` epochs ending at each epoch
+    (one epoch's mean moves by as much as several epochs of trend), the evaluated ones as class means."""
+    means = run.epoch_means().rolling(window, min_periods=window).mean()
+    out = {m: means[m].dropna() for m in TRAINING}
+    classes = run.class_means()
+    out.update({m: classes.loc[m].dropna() for m in EVALUATED if m in classes.index})
+    return out
+
+
+def where_first_stood(a: Run, b: Run, window: int = 5) -> pd.DataFrame:
+    """For each epoch the second run evaluated and each output: its value, and the epochs (lead = epoch minus the
+    second run's epoch) at which the first run's curve took that value, or none within the first run's range."""
+    ca, cb = curves(a, window), curves(b, window)
+    evaluated = sorted({int(e) for m in EVALUATED if m in cb for e in cb[m].index})
+    rows = []
+    for epoch in evaluated:
+        for metric in [m for m in TRAINING + EVALUATED if m in ca and m in cb and epoch in cb[m].index]:
+            first, value = ca[metric], float(cb[metric].loc[epoch])
+            at = crossings(first.index, first.values, value)
+            rows.append({"epoch": epoch, "metric": metric, "second": value, "first run at": at,
+                         "leads": [e - epoch for e in at], "first run's range": (first.min(), first.max()),
+                         "first run's epochs": (int(first.index.min()), int(first.index.max()))})
+    return pd.DataFrame(rows)
+
+
+def _stood(row: dict) -> str:
+    if not row["first run at"]:
+        (low, high), (start, end) = row["first run's range"], row["first run's epochs"]
+        return f"never (its range {low:.3g} to {high:.3g}, epochs {start}-{end})"
+    return ", ".join(f"{e:.1f} ({lead:+.1f})" for e, lead in zip(row["first run at"], row["leads"]))
+
+
 def preconditions(a: Run, b: Run) -> list[str]:
     lines = []
     for label, run in (("First", a), ("Second", b)):
@@ -149,7 +199,7 @@ def _classifier(record: dict) -> str:
             f"{record.get('test_accuracy')}")
 
 
-def markdown(a: Run, b: Run) -> tuple[str, pd.DataFrame]:
+def markdown(a: Run, b: Run, window: int = 5) -> tuple[str, pd.DataFrame]:
     lines = preconditions(a, b) + [""]
     alike, first = first_difference(a, b)
     if first.empty:
@@ -180,6 +230,15 @@ def markdown(a: Run, b: Run) -> tuple[str, pd.DataFrame]:
             move = "" if pd.isna(moved) else f"{moved:+.3g} ({r['since epoch']:.0f})"
             lines.append(f"| {r['metric']} | {r['epoch']} | {r['first']:.3g} | {r['second']:.3g} | "
                          f"{r['difference']:+.3g} | {move} | {r['per-class |difference|']:.3g} |")
+    stood = where_first_stood(a, b, window)
+    if not stood.empty:
+        lines += ["", f"Where the first run stood: at each epoch the second run evaluated, the epochs at which the "
+                  f"first run's curve (straight between its points) took the second run's value, and in brackets "
+                  f"that epoch minus the second run's (the training outputs as means over the {window} epochs "
+                  f"ending at each epoch, the evaluated ones as class means):", "",
+                  "| epoch | output | second | the first run at that value: epoch (lead) |", "|---|---|---|---|"]
+        for r in stood.to_dict("records"):
+            lines.append(f"| {r['epoch']} | {r['metric']} | {r['second']:.3g} | {_stood(r)} |")
     return "\n".join(lines) + "\n", table
 
 
@@ -210,9 +269,14 @@ def main(argv=None) -> int:
     parser.add_argument("second", type=Path, help="a run folder of the same protocol, code and seed")
     parser.add_argument("--out", type=Path, help="also write the Markdown here (and the evaluations as CSV beside it)")
     parser.add_argument("--figure", type=Path, help="also draw both runs' training curves (PNG)")
+    parser.add_argument("--window", type=int, default=5,
+                        help="epochs the training outputs are averaged over before placing one run on the other's "
+                             "curves (default 5)")
     args = parser.parse_args(argv)
+    if args.window < 1:
+        parser.error(f"--window {args.window}: must be at least 1")
     a, b = Run(args.first), Run(args.second)
-    text, table = markdown(a, b)
+    text, table = markdown(a, b, args.window)
     print(text, end="")
     if args.out:
         atomicio.write_text(args.out, text)
