@@ -149,6 +149,24 @@ def test_machine_names_the_cores_and_kernels_this_process_may_use():
     assert free[1] == len(os.sched_getaffinity(0)) and free[2] is None
 
 
+def test_harness_asks_for_onednn_kernels_unless_the_user_chose_or_tensorflow_came_first():
+    """TensorFlow turns its oneDNN kernels on by itself only on some CPUs (AVX-512 VNNI/BF16, AMX): importing the
+    harness first turns them on everywhere, a value the user set stays, and the record says what TensorFlow does."""
+    code = ("import json, os, sys; {first}; from harness.train import devices; import tensorflow; "
+            "print(json.dumps([os.environ.get('TF_ENABLE_ONEDNN_OPTS'), devices.machine()['onednn_ops']]))")
+    env = {k: v for k, v in os.environ.items() if k != "TF_ENABLE_ONEDNN_OPTS"}
+
+    def ask(first: str, **extra) -> list:
+        done = subprocess.run([sys.executable, "-c", code.format(first=first)], capture_output=True, text=True,
+                              env={**env, "TF_CPP_MIN_LOG_LEVEL": "2", **extra}, check=True)
+        return json.loads(done.stdout.splitlines()[-1])
+
+    assert ask("import harness") == ["1", True]
+    assert ask("import harness", TF_ENABLE_ONEDNN_OPTS="0") == ["0", False]
+    setting, _ = ask("import tensorflow")  # too late to choose: left to TensorFlow, whatever this CPU makes it
+    assert setting is None
+
+
 def test_onednn_kernel_summary_counts_only_the_timed_step():
     """tools/onednn_kernels.py sums the verbose lines between its markers, by kind, implementation and direction."""
     tool = load_tool("onednn_kernels")

@@ -91,6 +91,7 @@ def test_run_folder_is_complete(reference):
     # The machine is named (float rounding, hence a run's numbers, differ between CPU families).
     assert record["machine"]["cpu"] and record["machine"]["cores"] >= 1
     assert set(record["machine"]["tf_threads"]) == {"intra_op", "inter_op"}
+    assert record["machine"]["onednn_ops"] is True  # on every CPU (harness/__init__.py), recorded as run
     steps = rd.steps()
     assert len(steps) == EPOCHS * 5 and steps["step"].tolist() == list(range(1, 16))
     metrics = rd.metrics()

@@ -1,6 +1,7 @@
 """Developer tool: where one training step's time goes, per TensorFlow op, from the profiler's own trace.
 
   python tools/profile_step.py --width 0.25 --steps 20 [--threads 1] [--variant paper_dcgan] [--set KEY=VALUE]
+      [--no-determinism]
 
 Builds the harness's GAN (harness.train.gan.GAN, the compiled step the trainer calls), traces it once, then records
 `--steps` steps with tf.profiler and sums the host plane's op events: per op type and per op, the time, its share
@@ -98,6 +99,8 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=0, help="intra- and inter-op threads (0: TensorFlow's own)")
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--no-determinism", action="store_true",
+                        help="leave TensorFlow's op determinism off (runs turn it on), to see what it costs")
     args = parser.parse_args()
 
     import tensorflow as tf
@@ -112,7 +115,8 @@ def main() -> int:
         tf.config.threading.set_inter_op_parallelism_threads(args.threads)
     overrides = {"model.width": args.width, "train.batch_size": args.batch, **config.parse_assignments(args.set)}
     cfg = runner.resolve(args.variant, profile="cpu", overrides=overrides)
-    configure_determinism(0)
+    if not args.no_determinism:
+        configure_determinism(0)
     gan = GAN(cfg)
     x, y = step_timing.fixed_batch(args.batch)
     for i in range(3):  # trace and warm up
@@ -139,7 +143,7 @@ def main() -> int:
     total = sum(by_kind.values())
     m = devices.machine()
     print(f"machine: {m.get('cpu')} ({m.get('cores')} cores), TensorFlow {tf.__version__}, threads "
-          f"{args.threads or 'default'}")
+          f"{args.threads or 'default'}, op determinism {'off' if args.no_determinism else 'on'}")
     print(f"{args.variant} width {args.width} batch {args.batch}: {step_ms:.1f} ms/step, "
           f"{args.batch / (plain / args.steps):.1f} img/s without the profiler "
           f"({1000 * profiled / args.steps:.1f} ms/step with it); op time summed {total / 1e6 / args.steps:.1f} "

@@ -112,7 +112,21 @@ def machine() -> dict:
     (ONEDNN_MAX_CPU_ISA picks other kernels, e.g. AVX512-BF16 instead of AMX, with other speeds and rounding)."""
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return {"cpu": cpu_model(), "cores": os.cpu_count(), "usable_cores": usable, "native_bf16": native_bf16() or "no",
-            "onednn_max_cpu_isa": os.environ.get("ONEDNN_MAX_CPU_ISA") or os.environ.get("DNNL_MAX_CPU_ISA")}
+            "onednn_max_cpu_isa": os.environ.get("ONEDNN_MAX_CPU_ISA") or os.environ.get("DNNL_MAX_CPU_ISA"),
+            "onednn_ops": onednn_ops()}
+
+
+def onednn_ops() -> bool | None:
+    """Whether TensorFlow runs its oneDNN kernels in this process (the harness asks for them on every CPU:
+    harness/__init__.py); None where TensorFlow is not imported yet or cannot say. Eigen's kernels instead run at
+    another speed and sum in other orders."""
+    if "tensorflow" not in sys.modules:
+        return None
+    try:
+        from tensorflow.python.util import _pywrap_util_port
+    except ImportError:
+        return None
+    return bool(_pywrap_util_port.IsMklEnabled())
 
 
 def one_inter_op_thread() -> bool:
