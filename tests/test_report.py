@@ -705,6 +705,11 @@ def test_a_rerun_is_compared_to_the_bit_step_by_step_and_evaluation_by_evaluatio
     assert alike == 2 and list(rows["d_loss"]) == [1.0, 1.5]
     text, table = tool.markdown(a, b)
     assert "same to the bit for 2 steps and differ from step 3 on** (epoch 2)" in text
+    for step, said in ((2, "same to the bit for 1 step and differ from step 2 on** (epoch 1)"),
+                       (1, "differ from the first step on** (step 1, epoch 1)")):
+        steps.loc[steps["step"] == step, "d_loss"] = 1.5
+        second.write_table(second.steps_path, steps)
+        assert said in tool.markdown(a, tool.Run(second.path))[0]
     assert "from epoch 0, 1 sitting: Intel (code ccccccc)" in text and "1 sitting: AMD (code ccccccc)" in text
     assert "Code: the same commit in every sitting of both." in text
     assert "| 2 | 1.250 / 1.000 |" not in text and "| 2 | 1.000 / 1.250 |" in text  # (1.0 + 1.5) / 2

@@ -206,8 +206,12 @@ def markdown(a: Run, b: Run, window: int = 5) -> tuple[str, pd.DataFrame]:
         lines.append(f"**Every one of the {alike:,} steps both runs logged is the same to the bit.**")
     else:
         step = int(first.index.get_level_values(-1)[0])
-        lines.append(f"**The logged numbers are the same to the bit for {alike:,} steps and differ from step "
-                     f"{step:,} on** (epoch {int(a.steps.loc[step, 'epoch'])}):")
+        epoch = int(a.steps.loc[step, "epoch"])
+        if alike:
+            lines.append(f"**The logged numbers are the same to the bit for {alike:,} step{'s' * (alike != 1)} and "
+                         f"differ from step {step:,} on** (epoch {epoch}):")
+        else:
+            lines.append(f"**The logged numbers differ from the first step on** (step {step:,}, epoch {epoch}):")
         lines += ["", "| run | " + " | ".join(TRAINING) + " |", "|---" * (len(TRAINING) + 1) + "|"]
         for (run, _), row in first.iterrows():
             lines.append(f"| {run} | " + " | ".join(repr(float(v)) for v in row) + " |")
