@@ -19,6 +19,11 @@ PY="$REPO/.venv/bin/python"
 mkdir -p "$EVIDENCE"
 cd "$EVIDENCE"
 export PYTHONPATH="$FROZEN" TF_CPP_MIN_LOG_LEVEL=2 PYTHONUNBUFFERED=1
+# oneDNN's kernels on every CPU: TensorFlow turns them on by itself only where the CPU has AVX-512 (VNNI, BF16) or
+# AMX, so on an AVX2-only CPU a frozen commit from before the harness set this would train on Eigen's kernels,
+# half as fast and with other kernels than the runs on the other machines (docs/performance.md).
+export TF_ENABLE_ONEDNN_OPTS=${TF_ENABLE_ONEDNN_OPTS:-1}
+echo "$(date -u +%FT%TZ) TF_ENABLE_ONEDNN_OPTS=$TF_ENABLE_ONEDNN_OPTS" >> paper.log
 export HARNESS_EUROSAT=${HARNESS_EUROSAT:-$REPO/../shared/data/EuroSAT_RGB.zip}
 nohup setsid "$PY" -m harness run --variant paper_dcgan --profile paper --seed 0 --epochs 100 \
   --resume --no-progress --out "$EVIDENCE/paper/runs" >> paper.log 2>&1 &
