@@ -23,7 +23,7 @@ def _onednn_by_default() -> None:
     a run records what TensorFlow actually does: harness.train.devices.machine). TensorFlow turns its oneDNN
     kernels on by itself only on CPUs with AVX-512 VNNI or BF16 or AMX; on an AVX2-only CPU it runs Eigen's, which
     took the paper's full-width float32 step at half the rate (14.9 against 30.8 img/s on a 2-core AMD EPYC,
-    family 25, model 1; docs/performance.md) and sum in other orders than every other machine's kernels."""
+    family 25, model 1; docs/performance.md) and sum in other orders than the oneDNN kernels other CPUs run."""
     if "tensorflow" not in _sys.modules:
         _os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 
