@@ -143,7 +143,8 @@ def main() -> int:
     total = sum(by_kind.values())
     m = devices.machine()
     print(f"machine: {m.get('cpu')} ({m.get('cores')} cores), TensorFlow {tf.__version__}, threads "
-          f"{args.threads or 'default'}, op determinism {'off' if args.no_determinism else 'on'}")
+          f"{args.threads or 'default'}, op determinism {'off' if args.no_determinism else 'on'}, oneDNN kernels "
+          f"{ {True: 'on', False: 'off (Eigen)'}.get(m.get('onednn_ops'), 'not known')}")
     print(f"{args.variant} width {args.width} batch {args.batch}: {step_ms:.1f} ms/step, "
           f"{args.batch / (plain / args.steps):.1f} img/s without the profiler "
           f"({1000 * profiled / args.steps:.1f} ms/step with it); op time summed {total / 1e6 / args.steps:.1f} "
