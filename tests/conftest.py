@@ -45,7 +45,7 @@ def pytest_xdist_auto_num_workers(config):
     PYTEST_XDIST_AUTO_NUM_WORKERS still overrides."""
     if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
         return None  # xdist's own hook reads it
-    from harness.runs.executors.local import usable_cores
+    from harness.train.devices import usable_cores
 
     return min(usable_cores(), MAX_WORKERS)
 

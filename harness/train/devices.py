@@ -105,13 +105,21 @@ def cpu_model() -> str:
     return name
 
 
+def usable_cores() -> int:
+    """The cores this process may run on: `taskset`, a container's cpuset or a batch scheduler can give it fewer
+    than the machine has, and dividing the machine's count among jobs would oversubscribe them."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
+
+
 def machine() -> dict:
     """What a figure or a run needs to name its machine: CPU model, core count, native bf16, and what this process
     may use of it: the cores it is allowed to run on (taskset; TensorFlow's thread pools default to them, so a
     run's speed and, through the reduction order, its rounding follow them) and a oneDNN ISA cap when one is set
     (ONEDNN_MAX_CPU_ISA picks other kernels, e.g. AVX512-BF16 instead of AMX, with other speeds and rounding)."""
-    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return {"cpu": cpu_model(), "cores": os.cpu_count(), "usable_cores": usable, "native_bf16": native_bf16() or "no",
+    return {"cpu": cpu_model(), "cores": os.cpu_count(), "usable_cores": usable_cores(),
+            "native_bf16": native_bf16() or "no",
             "onednn_max_cpu_isa": os.environ.get("ONEDNN_MAX_CPU_ISA") or os.environ.get("DNNL_MAX_CPU_ISA"),
             "onednn_ops": onednn_ops()}
 

@@ -12,14 +12,7 @@ import os
 
 from harness.errors import ConfigError
 from harness.runs.executors import Outcome, in_grid_order
-
-
-def usable_cores() -> int:
-    """The cores this process may run on: `taskset`, a container's cpuset or a batch scheduler can give it fewer
-    than the machine has, and dividing the machine's count among jobs would oversubscribe them."""
-    if hasattr(os, "sched_getaffinity"):
-        return max(1, len(os.sched_getaffinity(0)))
-    return os.cpu_count() or 1
+from harness.train.devices import usable_cores
 
 
 def default_jobs(cells: int) -> int:
