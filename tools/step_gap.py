@@ -31,6 +31,11 @@ def main() -> int:
     parser.add_argument("--checkpoint", help="a run's checkpoints/last.npz to start from")
     parser.add_argument("--pause-pid", type=int, help="a process to stop (SIGSTOP) while the rounds are timed")
     args = parser.parse_args()
+    if args.pause_pid:
+        try:
+            os.kill(args.pause_pid, 0)  # exists and may be signalled: checked before minutes of setup
+        except OSError as exc:
+            parser.error(f"--pause-pid {args.pause_pid}: {exc.strerror}")
 
     import tensorflow as tf
 
