@@ -751,6 +751,34 @@ def test_a_rerun_is_placed_on_the_first_runs_curves_epoch_by_epoch(tmp_path):
     assert "| 2 | fid | 45 | never (its range 145 to 295, epochs 1-4) |" in text
 
 
+def test_draws_of_one_protocol_are_spread_epoch_by_epoch_and_class_by_class(tmp_path):
+    """tools/paper_draws.py: each epoch two or more draws evaluated, their class means, mean, range and (from three
+    draws only) SD; the per-class FID at the last epoch every draw evaluated."""
+    tool = load_tool("paper_draws")
+    code = {"commit": "c" * 40}
+    runs = {name: tool.Run(write_run(tmp_path / name, "paper_dcgan", 0, epochs=epochs, offset=offset, code=code,
+                                     machine={"cpu": name}).path)
+            for name, epochs, offset in (("a", 2, 0.0), ("b", 2, 6.0), ("c", 1, 30.0))}
+    table = tool.spread(runs).set_index(["metric", "epoch"])
+    one = table.loc[("fid", 1)]  # class means 195, 201 and (the one-epoch run's last) 175
+    assert (one["a"], one["b"], one["c"], one["n"]) == (195, 201, 175, 3)
+    assert one["mean"] == pytest.approx(190.333, abs=1e-3) and one["range"] == pytest.approx(26)
+    assert one["sd"] == pytest.approx(np.std([195, 201, 175], ddof=1))
+    assert one["per-class range"] == pytest.approx(26)  # each class moves with the mean here
+    two = table.loc[("fid", 2)]  # the third draw never reached epoch 2: two draws, no SD
+    assert two["n"] == 2 and np.isnan(two["c"]) and np.isnan(two["sd"]) and two["range"] == pytest.approx(6)
+    epoch, classes = tool.per_class_fid(runs)
+    assert epoch == 1 and list(classes.index) == list(eurosat.CLASSES)
+    assert classes.loc["Forest"].tolist() == [160.0, 166.0, 140.0]  # 100 + 10 x 1 + 50 + offset; c: 110 + 30
+    text = tool.markdown(runs)[0]
+    assert "| fid | 1 | 195 | 201 | 175 | 3 | 190 | 26 | 13.6 | 26 |" in text
+    assert "| fid | 2 | 145 | 151 |  | 2 | 148 | 6 |  | 6 |" in text
+    assert "Inception FID per class at epoch 1" in text and "| Forest | 160.0 | 166.0 | 140.0 | 26.0 |" in text
+    assert "- c: to epoch 1; from epoch 0, 1 sitting: c (code ccccccc)" in text
+    assert tool.spread({"a": runs["a"]}).empty  # one draw spreads nowhere
+    assert "No epoch was evaluated by two draws." in tool.markdown({"a": runs["a"]})[0]
+
+
 def test_the_determinism_check_names_the_first_step_at_which_processes_part():
     """tools/determinism_check.py: trajectories are compared to the bit, step by step."""
     tool = load_tool("determinism_check")

@@ -62,6 +62,7 @@ def test_every_tool_runs_its_main_through_script_exit_code(tool):
 
 
 @pytest.mark.parametrize("args", [["paper_rerun.py", "nowhere-a", "nowhere-b"],
+                                  ["paper_draws.py", "nowhere-a", "nowhere-b"],
                                   ["fid_terms.py", "--table", "nowhere.csv"]], ids=lambda a: a[0])
 def test_a_tool_given_a_missing_path_says_so_in_one_line(args, tmp_path):
     done = subprocess.run([sys.executable, str(TOOLS / args[0]), *args[1:]], cwd=tmp_path, capture_output=True,

@@ -3,8 +3,9 @@
 # tools/evidence_sync.sh). The first run: the report (per-class tables, curves, grids), the width comparison and
 # the Figures 9-11 tests with Figure 3's ordering against the real-vs-real floors. The rerun (the same code and
 # seed on another CPU, in paper/rerun): its comparison with the first run and its own Figures 9-11 tests. The
-# third draw (the same again on a third CPU, in paper/third): its comparison with each earlier run and its own
-# Figures 9-11 tests. Then restate docs/evidence.md.
+# third draw (the same again on a third CPU, in paper/third): its comparison with each earlier run, its own
+# Figures 9-11 tests, and the three draws' spread at each evaluated epoch (paper/draws.md). Then restate
+# docs/evidence.md.
 # Usage: tools/paper_remake.sh [all|first|rerun|third] (default all, which remakes the third draw's only once it
 # is synced; from anywhere; uses the repository's .venv when there is one).
 set -euo pipefail
@@ -38,5 +39,6 @@ if [ "$WHICH" = third ] || { [ "$WHICH" = all ] && [ -d "$THIRD" ]; }; then
   "$PY" tools/paper_rerun.py "$RERUN" "$THIRD" --out "$OUT/third/vs-rerun.md" --figure "$OUT/third/vs-rerun.png" > /dev/null
   "$PY" tools/paper_convergence.py "$THIRD" --floor "$OUT/floor.csv" \
     --out "$OUT/third/convergence.md" --figure "$OUT/third/convergence.png" > /dev/null
-  echo "remade $OUT/third: vs-first.md/.png, vs-rerun.md/.png, convergence.md/.png"
+  "$PY" tools/paper_draws.py "$RUN" "$RERUN" "$THIRD" --names first,rerun,third --out "$OUT/draws.md" > /dev/null
+  echo "remade $OUT/third: vs-first.md/.png, vs-rerun.md/.png, convergence.md/.png; $OUT/draws.md"
 fi

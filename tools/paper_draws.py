@@ -1,0 +1,129 @@
+"""Dev tool: several draws of one protocol (the same code and seed, each trained on another CPU), evaluation by
+evaluation: how far apart they land.
+
+    python tools/paper_draws.py docs/evidence/paper/runs/paper_dcgan-paper-s0 \
+        docs/evidence/paper/rerun/runs/paper_dcgan-paper-s0 docs/evidence/paper/third/runs/paper_dcgan-paper-s0 \
+        --names first,rerun,third --out docs/evidence/paper/draws.md
+
+The 2022 study published one value per class from one run. Runs of one seed on different CPUs part after the
+first steps (tools/paper_rerun.py finds the step), so each is a draw of the protocol, and their spread at one epoch
+says how far another draw of the study's own run could have landed. For every output evaluated on all ten classes
+(Inception FID and KID, precision and recall, the land-cover classifier's label fidelity and domain FID) and every
+epoch at least two draws evaluated: each draw's class mean, their mean and range, the standard deviation across
+draws where there are three or more (never from two), and the mean over the classes of each class's range. Then,
+per class, the Inception FID of every draw at the last epoch all of them evaluated, with its range. Pairwise
+detail (steps, training means, where one draw stood on another's curves) is tools/paper_rerun.py's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # paper_rerun beside it, however this file was loaded
+
+from paper_rerun import EVALUATED, Run  # noqa: E402
+
+from harness import atomicio  # noqa: E402
+from harness.data import eurosat  # noqa: E402
+
+
+def spread(draws: dict[str, Run]) -> pd.DataFrame:
+    """One row per (output, epoch) that two or more draws evaluated on all ten classes: each draw's class mean
+    (NaN where it did not), n, mean, range, SD across draws (NaN below three) and the mean per-class range."""
+    means = {name: run.class_means() for name, run in draws.items()}
+    rows = []
+    for metric in EVALUATED:
+        epochs = sorted({int(e) for m in means.values() if metric in m.index for e in m.loc[metric].dropna().index})
+        for epoch in epochs:
+            values = {name: (float(m.loc[metric, epoch]) if metric in m.index and epoch in m.columns
+                             and pd.notna(m.loc[metric, epoch]) else np.nan) for name, m in means.items()}
+            have = [v for v in values.values() if not np.isnan(v)]
+            if len(have) < 2:
+                continue
+            per_class = pd.concat(
+                [run.per_class[(run.per_class["metric"] == metric) & (run.per_class["epoch"] == epoch)]
+                 .set_index("class")["value"].rename(name) for name, run in draws.items()
+                 if not np.isnan(values[name])], axis=1)
+            rows.append({"metric": metric, "epoch": epoch, **values, "n": len(have), "mean": float(np.mean(have)),
+                         "range": max(have) - min(have),
+                         "sd": float(np.std(have, ddof=1)) if len(have) >= 3 else np.nan,
+                         "per-class range": float((per_class.max(axis=1) - per_class.min(axis=1)).mean())})
+    return pd.DataFrame(rows)
+
+
+def per_class_fid(draws: dict[str, Run]) -> tuple[int | None, pd.DataFrame]:
+    """(the last epoch every draw evaluated Inception FID on all ten classes, class x draw at that epoch)."""
+    means = {name: run.class_means() for name, run in draws.items()}
+    common = None
+    for m in means.values():
+        have = set(m.loc["fid"].dropna().index) if "fid" in m.index else set()
+        common = have if common is None else common & have
+    if not common:
+        return None, pd.DataFrame()
+    epoch = int(max(common))
+    table = pd.concat([run.per_class[(run.per_class["metric"] == "fid") & (run.per_class["epoch"] == epoch)]
+                       .set_index("class")["value"].rename(name) for name, run in draws.items()], axis=1)
+    return epoch, table.reindex(list(eurosat.CLASSES))
+
+
+def _num(value: float, digits: str = ".3g") -> str:
+    return "" if pd.isna(value) else format(value, digits)
+
+
+def markdown(draws: dict[str, Run]) -> tuple[str, pd.DataFrame]:
+    names = list(draws)
+    lines = ["The draws (each the same code and seed; every sitting's CPU and commit):", ""]
+    for name, run in draws.items():
+        reached = int(run.steps["epoch"].max()) if len(run.steps) else 0
+        lines.append(f"- {name}: to epoch {reached}; " + "; ".join(run.sittings()))
+    table = spread(draws)
+    if table.empty:
+        lines += ["", "No epoch was evaluated by two draws."]
+        return "\n".join(lines) + "\n", table
+    lines += ["", "Class means at every epoch two or more draws evaluated; their mean and range, the standard "
+              "deviation across draws where three or more evaluated it (none from two), and the mean over the ten "
+              "classes of each class's range across the draws:", "",
+              "| output | epoch | " + " | ".join(names) + " | n | mean | range | SD | per-class range |",
+              "|---|---" + "|---" * len(names) + "|---|---|---|---|---|"]
+    for r in table.to_dict("records"):
+        lines.append(f"| {r['metric']} | {r['epoch']} | " + " | ".join(_num(r[n]) for n in names)
+                     + f" | {r['n']} | {_num(r['mean'])} | {_num(r['range'])} | {_num(r['sd'])} | "
+                     f"{_num(r['per-class range'])} |")
+    epoch, classes = per_class_fid(draws)
+    if epoch is not None:
+        lines += ["", f"Inception FID per class at epoch {epoch}, the last every draw evaluated:", "",
+                  "| class | " + " | ".join(names) + " | range |", "|---" + "|---" * len(names) + "|---|"]
+        for cls, row in classes.iterrows():
+            lines.append(f"| {cls} | " + " | ".join(_num(row[n], ".1f") for n in names)
+                         + f" | {_num(row.max() - row.min(), '.1f')} |")
+    return "\n".join(lines) + "\n", table
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("runs", type=Path, nargs="+", help="run folders of one protocol, code and seed")
+    parser.add_argument("--names", help="comma-separated, one per run (default: draw 1, draw 2, ...)")
+    parser.add_argument("--out", type=Path, help="also write the Markdown here (and the table as CSV beside it)")
+    args = parser.parse_args(argv)
+    if len(args.runs) < 2:
+        parser.error("give two or more run folders")
+    names = args.names.split(",") if args.names else [f"draw {i}" for i in range(1, len(args.runs) + 1)]
+    if len(names) != len(args.runs) or len(set(names)) != len(names):
+        parser.error(f"--names {args.names}: give {len(args.runs)} different names, one per run")
+    text, table = markdown({name: Run(path) for name, path in zip(names, args.runs)})
+    print(text, end="")
+    if args.out:
+        atomicio.write_text(args.out, text)
+        atomicio.write_text(args.out.with_suffix(".csv"), table.to_csv(index=False))
+    return 0
+
+
+if __name__ == "__main__":
+    from harness.errors import script_exit_code
+
+    raise SystemExit(script_exit_code(main))
