@@ -144,9 +144,10 @@ def test_harness_eval_and_fid_commands(run_with_eval, eurosat_path, tmp_path):
     assert values["kid_std"] is None and "every subset is the whole of both sets" in values["undefined"]["kid_std"]
     assert "NaN" not in every.stdout
     assert all(0 <= values[m] <= 1 for m in ("precision", "recall", "coverage"))
-    same = json.loads(harness("fid", str(a), str(a), "--metrics", "precision,recall,coverage", "--k", "3",
-                              "--json").stdout)
-    assert same == {"precision": 1.0, "recall": 1.0, "coverage": 1.0}
+    same = harness("fid", str(a), str(a), "--metrics", "precision,recall,coverage", "--k", "3", "--json")
+    assert json.loads(same.stdout) == {"precision": 1.0, "recall": 1.0, "coverage": 1.0}
+    assert f"{a} is both sets: every distance compares it with itself" in same.stderr
+    assert "is both sets" not in every.stderr
     # A folder of class folders is pooled, and said to be; images of another size are named.
     pooled = tmp_path / "pooled"
     for cls in ("Forest", "River"):

@@ -402,6 +402,9 @@ def cmd_fid(args) -> int:
     if args.batch < 1:
         raise HarnessError(f"--batch {args.batch}: must be at least 1")
     uses_k = [m for m in names if "eval.k" in available[m].settings]
+    if Path(args.set_a).resolve() == Path(args.set_b).resolve():  # a sanity check, or a typo: say which
+        log.warning("%s is both sets: every distance compares it with itself (FID 0, precision and recall 1)",
+                    args.set_a)
     statistics = [imagesets.load_statistics(p) for p in (args.set_a, args.set_b)]
     if any(statistics):
         if args.cls is not None:
