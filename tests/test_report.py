@@ -775,6 +775,8 @@ def test_draws_of_one_protocol_are_spread_epoch_by_epoch_and_class_by_class(tmp_
     assert "| fid | 2 | 145 | 151 |  | 2 | 148 | 6 |  | 6 |" in text
     assert "Inception FID per class at epoch 1" in text and "| Forest | 160.0 | 166.0 | 140.0 | 26.0 |" in text
     assert "- c: to epoch 1; from epoch 0, 1 sitting: c (code ccccccc)" in text
+    tool.figure(runs, tmp_path / "draws.png")
+    assert (tmp_path / "draws.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert tool.spread({"a": runs["a"]}).empty  # one draw spreads nowhere
     assert "No epoch was evaluated by two draws." in tool.markdown({"a": runs["a"]})[0]
 

@@ -3,7 +3,7 @@ evaluation: how far apart they land.
 
     python tools/paper_draws.py docs/evidence/paper/runs/paper_dcgan-paper-s0 \
         docs/evidence/paper/rerun/runs/paper_dcgan-paper-s0 docs/evidence/paper/third/runs/paper_dcgan-paper-s0 \
-        --names first,rerun,third --out docs/evidence/paper/draws.md
+        --names first,rerun,third --out docs/evidence/paper/draws.md --figure docs/evidence/paper/draws.png
 
 The 2022 study published one value per class from one run. Runs of one seed on different CPUs part after the
 first steps (tools/paper_rerun.py finds the step), so each is a draw of the protocol, and their spread at one epoch
@@ -30,6 +30,10 @@ from paper_rerun import EVALUATED, Run  # noqa: E402
 
 from harness import atomicio  # noqa: E402
 from harness.data import eurosat  # noqa: E402
+from harness.report.plotting import pyplot, save_figure  # noqa: E402
+
+PANELS = (("fid", "Inception FID, class mean"), ("label_fidelity", "label fidelity, class mean"),
+          ("domain_fid", "domain FID, class mean"))
 
 
 def spread(draws: dict[str, Run]) -> pd.DataFrame:
@@ -104,22 +108,45 @@ def markdown(draws: dict[str, Run]) -> tuple[str, pd.DataFrame]:
     return "\n".join(lines) + "\n", table
 
 
+def figure(draws: dict[str, Run], path: Path) -> None:
+    """Each draw's class means of Inception FID, label fidelity and domain FID against the epoch."""
+    plt = pyplot()
+    fig, axes = plt.subplots(1, len(PANELS), figsize=(13, 3.8))
+    for name, run in draws.items():
+        means = run.class_means()
+        for ax, (metric, title) in zip(axes, PANELS):
+            if metric in means.index:
+                series = means.loc[metric].dropna()
+                ax.plot(series.index, series.values, marker="o", ms=3, lw=1, label=f"{name}: {run.cpus()}")
+            ax.set_title(title)
+            ax.set_xlabel("epoch")
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=len(draws), fontsize=8)
+    fig.suptitle("draws of one protocol: the same code and seed on different CPUs")
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
+    save_figure(fig, path)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("runs", type=Path, nargs="+", help="run folders of one protocol, code and seed")
     parser.add_argument("--names", help="comma-separated, one per run (default: draw 1, draw 2, ...)")
     parser.add_argument("--out", type=Path, help="also write the Markdown here (and the table as CSV beside it)")
+    parser.add_argument("--figure", type=Path, help="also draw each draw's evaluated class means (PNG)")
     args = parser.parse_args(argv)
     if len(args.runs) < 2:
         parser.error("give two or more run folders")
     names = args.names.split(",") if args.names else [f"draw {i}" for i in range(1, len(args.runs) + 1)]
     if len(names) != len(args.runs) or len(set(names)) != len(names):
         parser.error(f"--names {args.names}: give {len(args.runs)} different names, one per run")
-    text, table = markdown({name: Run(path) for name, path in zip(names, args.runs)})
+    draws = {name: Run(path) for name, path in zip(names, args.runs)}
+    text, table = markdown(draws)
     print(text, end="")
     if args.out:
         atomicio.write_text(args.out, text)
         atomicio.write_text(args.out.with_suffix(".csv"), table.to_csv(index=False))
+    if args.figure:
+        figure(draws, args.figure)
     return 0
 
 

@@ -39,6 +39,7 @@ if [ "$WHICH" = third ] || { [ "$WHICH" = all ] && [ -d "$THIRD" ]; }; then
   "$PY" tools/paper_rerun.py "$RERUN" "$THIRD" --out "$OUT/third/vs-rerun.md" --figure "$OUT/third/vs-rerun.png" > /dev/null
   "$PY" tools/paper_convergence.py "$THIRD" --floor "$OUT/floor.csv" \
     --out "$OUT/third/convergence.md" --figure "$OUT/third/convergence.png" > /dev/null
-  "$PY" tools/paper_draws.py "$RUN" "$RERUN" "$THIRD" --names first,rerun,third --out "$OUT/draws.md" > /dev/null
-  echo "remade $OUT/third: vs-first.md/.png, vs-rerun.md/.png, convergence.md/.png; $OUT/draws.md"
+  "$PY" tools/paper_draws.py "$RUN" "$RERUN" "$THIRD" --names first,rerun,third --out "$OUT/draws.md" \
+    --figure "$OUT/draws.png" > /dev/null
+  echo "remade $OUT/third: vs-first.md/.png, vs-rerun.md/.png, convergence.md/.png; $OUT/draws.md/.png"
 fi
