@@ -31,6 +31,10 @@ def main() -> int:
     parser.add_argument("--checkpoint", help="a run's checkpoints/last.npz to start from")
     parser.add_argument("--pause-pid", type=int, help="a process to stop (SIGSTOP) while the rounds are timed")
     args = parser.parse_args()
+    if args.rounds < 1:
+        parser.error(f"--rounds {args.rounds}: must be at least 1")
+    if args.checkpoint and not os.path.isfile(args.checkpoint):
+        parser.error(f"--checkpoint {args.checkpoint}: no such file")
     if args.pause_pid:
         try:
             os.kill(args.pause_pid, 0)  # exists and may be signalled: checked before minutes of setup
