@@ -49,10 +49,8 @@ def spread(draws: dict[str, Run]) -> pd.DataFrame:
             have = [v for v in values.values() if not np.isnan(v)]
             if len(have) < 2:
                 continue
-            per_class = pd.concat(
-                [run.per_class[(run.per_class["metric"] == metric) & (run.per_class["epoch"] == epoch)]
-                 .set_index("class")["value"].rename(name) for name, run in draws.items()
-                 if not np.isnan(values[name])], axis=1)
+            per_class = pd.concat([run.at(metric, epoch).rename(name) for name, run in draws.items()
+                                   if not np.isnan(values[name])], axis=1)
             rows.append({"metric": metric, "epoch": epoch, **values, "n": len(have), "mean": float(np.mean(have)),
                          "range": max(have) - min(have),
                          "sd": float(np.std(have, ddof=1)) if len(have) >= 3 else np.nan,
@@ -70,8 +68,7 @@ def per_class_fid(draws: dict[str, Run]) -> tuple[int | None, pd.DataFrame]:
     if not common:
         return None, pd.DataFrame()
     epoch = int(max(common))
-    table = pd.concat([run.per_class[(run.per_class["metric"] == "fid") & (run.per_class["epoch"] == epoch)]
-                       .set_index("class")["value"].rename(name) for name, run in draws.items()], axis=1)
+    table = pd.concat([run.at("fid", epoch).rename(name) for name, run in draws.items()], axis=1)
     return epoch, table.reindex(list(eurosat.CLASSES))
 
 

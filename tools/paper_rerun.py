@@ -44,6 +44,7 @@ class Run:
         self.steps = steps.astype({"epoch": int, "step": int}).set_index("step")
         metrics = numeric_values(metrics)
         self.per_class = metrics[metrics["metric"].isin(EVALUATED) & metrics["class"].isin(eurosat.CLASSES)]
+        self._class_means = None
 
     def _sittings(self) -> list[dict]:
         """The record's sittings; a record written before runs kept them is one sitting from epoch 0."""
@@ -82,10 +83,18 @@ class Run:
         return self.steps.groupby("epoch")[list(TRAINING)].mean()
 
     def class_means(self) -> pd.DataFrame:
-        """metric x epoch: the mean over the ten classes (epochs where all ten were evaluated)."""
-        every = len(eurosat.CLASSES)
-        full = self.per_class.groupby(["metric", "epoch"]).filter(lambda g: g["class"].nunique() == every)
-        return full.groupby(["metric", "epoch"])["value"].mean().unstack("epoch")
+        """metric x epoch: the mean over the ten classes (epochs where all ten were evaluated). Computed once: the
+        tables are read when the run is, and every comparison asks for these."""
+        if self._class_means is None:
+            every = len(eurosat.CLASSES)
+            full = self.per_class.groupby(["metric", "epoch"]).filter(lambda g: g["class"].nunique() == every)
+            self._class_means = full.groupby(["metric", "epoch"])["value"].mean().unstack("epoch")
+        return self._class_means
+
+    def at(self, metric: str, epoch: int) -> pd.Series:
+        """One output's per-class values at one epoch, indexed by class."""
+        rows = self.per_class[(self.per_class["metric"] == metric) & (self.per_class["epoch"] == epoch)]
+        return rows.set_index("class")["value"]
 
 
 def first_difference(a: Run, b: Run) -> tuple[int, pd.DataFrame]:
@@ -109,14 +118,13 @@ def evaluations(a: Run, b: Run) -> pd.DataFrame:
         epochs_a = ma.loc[metric].dropna()
         for epoch in sorted(set(epochs_a.index) & set(mb.loc[metric].dropna().index)):
             earlier = epochs_a[epochs_a.index < epoch]
-            pa = a.per_class[(a.per_class["metric"] == metric) & (a.per_class["epoch"] == epoch)].set_index("class")
-            pb = b.per_class[(b.per_class["metric"] == metric) & (b.per_class["epoch"] == epoch)].set_index("class")
+            pa, pb = a.at(metric, epoch), b.at(metric, epoch)
             rows.append({"metric": metric, "epoch": int(epoch), "first": epochs_a[epoch],
                          "second": mb.loc[metric, epoch],
                          "difference": mb.loc[metric, epoch] - epochs_a[epoch],
                          "first run's move": epochs_a[epoch] - earlier.iloc[-1] if len(earlier) else np.nan,
                          "since epoch": int(earlier.index[-1]) if len(earlier) else np.nan,
-                         "per-class |difference|": float((pa["value"] - pb["value"]).abs().mean())})
+                         "per-class |difference|": float((pa - pb).abs().mean())})
     return pd.DataFrame(rows)
 
 

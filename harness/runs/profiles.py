@@ -99,10 +99,9 @@ PROFILES: dict[str, Profile] = {
             "44-50, 52-55, 58-60, 62-70, 72-80 and 82-86: 32.1-44.6 img/s; why slower than at 6-20 is not known) "
             "and that evaluation 5 min 41 s to 6 min 22 s (epochs 40-80). On a 2-core AMD EPYC (family 25, model 1; "
             "AVX2, no AVX-512), 2026-12-07: 13.5 to 18 min an epoch with oneDNN's kernels and little else running "
-            "(epochs 2-4, 6-10, 13-15 and 17-19: 24.8-33.3 img/s); the domain evaluation 39 s (epoch 15), the one with "
-            "FID/KID/PRDC 14 min 53 s (epoch 10, cold); 31 to 33 min an "
-            "epoch with TensorFlow's own choice there, Eigen's kernels (13.7-13.9 img/s; the harness now asks for "
-            "oneDNN)",
+            "(epochs 2-4, 6-10, 13-15 and 17-19: 24.8-33.3 img/s); the domain evaluation 39 s (epoch 15), the one "
+            "with FID/KID/PRDC 14 min 53 s (epoch 10, cold); 31 to 33 min an epoch with TensorFlow's own choice "
+            "there, Eigen's kernels (13.7-13.9 img/s; the harness now asks for oneDNN)",
         ),
     )
 }
