@@ -781,6 +781,25 @@ def test_draws_of_one_protocol_are_spread_epoch_by_epoch_and_class_by_class(tmp_
     assert "No epoch was evaluated by two draws." in tool.markdown({"a": runs["a"]})[0]
 
 
+def test_the_paper_tools_read_a_run_at_one_n_after_a_later_eval_at_another(tmp_path):
+    """A run evaluated on its schedule (FID per class at N = 20, epochs 1 and 2), then again at epoch 2 with
+    `harness eval --n 5` and with a second draw of latents: every paper tool's class means stay the schedule's,
+    and the report's helper keeps exactly the scheduled rows (and the training rows, which have no N)."""
+    from harness.report.tables import scheduled_rows
+
+    rd = write_run(tmp_path / "runs", "paper_dcgan", 0, epochs=2)  # class-mean FID 195 at epoch 1, 145 at 2
+    scheduled = rd.metrics()
+    later = [(rd.run_id, "paper_dcgan", 0, 2, c, m, v, n, n, s) for c in eurosat.CLASSES
+             for m, v, n, s in (("fid", 1000.0, 5, ""), ("kid", 1.0, 5, ""), ("fid", 500.0, 20, "draw=1"))]
+    rd.write_table(rd.metrics_path, pd.concat([scheduled, pd.DataFrame(later, columns=METRIC_COLUMNS)]))
+    kept = scheduled_rows(rd.metrics())
+    assert len(kept) == len(scheduled) and set(kept["value"].astype(float)) == set(scheduled["value"].astype(float))
+    assert load_tool("paper_rerun").Run(rd.path).class_means().loc["fid", 2] == pytest.approx(145.0)
+    assert load_tool("paper_convergence").PaperRun(rd.path).evaluated("fid")[2] == pytest.approx(145.0)
+    width = load_tool("paper_vs_width").Run(rd.path).evaluated.set_index(["metric", "epoch"])["value"]
+    assert width[("fid", 2)] == pytest.approx(145.0) and width[("kid", 2)] == pytest.approx(0.145)
+
+
 def test_the_determinism_check_names_the_first_step_at_which_processes_part():
     """tools/determinism_check.py: trajectories are compared to the bit, step by step."""
     tool = load_tool("determinism_check")

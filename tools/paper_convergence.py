@@ -46,6 +46,7 @@ from harness import atomicio
 from harness.data import eurosat
 from harness.evaluate.metrics.inception_distances import PAPER_FID
 from harness.report.plotting import pyplot, save_figure
+from harness.report.tables import scheduled_rows
 from harness.rows import D_WON_ACCURACY
 from harness.runs.rundir import RunDir, numeric_values
 
@@ -92,7 +93,7 @@ class PaperRun:
         self.epochs.index = self.epochs.index.astype(int)
         self.epochs["d_acc_binary"] = (self.epochs["d_acc_real"] + self.epochs["d_acc_fake"]) / 2
         self.epochs["loss_gap"] = (self.epochs["g_loss"] - self.epochs["d_loss"]).abs()
-        per_class = metrics[metrics["class"].isin(eurosat.CLASSES)]
+        per_class = scheduled_rows(metrics[metrics["class"].isin(eurosat.CLASSES)])
         self.per_class = per_class.pivot_table(index=["metric", "epoch"], columns="class", values="value",
                                                aggfunc="last")
 

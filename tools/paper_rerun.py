@@ -26,6 +26,7 @@ import pandas as pd
 from harness import atomicio
 from harness.data import eurosat
 from harness.report.plotting import pyplot, save_figure
+from harness.report.tables import scheduled_rows
 from harness.runs.rundir import RunDir, numeric_values
 
 TRAINING = ("d_loss", "g_loss", "d_acc_real", "d_acc_fake")
@@ -43,7 +44,8 @@ class Run:
         metrics, steps = rd.tables()
         self.steps = steps.astype({"epoch": int, "step": int}).set_index("step")
         metrics = numeric_values(metrics)
-        self.per_class = metrics[metrics["metric"].isin(EVALUATED) & metrics["class"].isin(eurosat.CLASSES)]
+        evaluated = metrics["metric"].isin(EVALUATED) & metrics["class"].isin(eurosat.CLASSES)
+        self.per_class = scheduled_rows(metrics[evaluated])  # one N per output, even after a later `harness eval --n`
         self._class_means = None
 
     def _sittings(self) -> list[dict]:

@@ -24,6 +24,7 @@ import pandas as pd
 from harness import atomicio
 from harness.data import eurosat
 from harness.report.plotting import pyplot, save_figure
+from harness.report.tables import scheduled_rows
 from harness.runs.rundir import RunDir, numeric_values
 
 TRAINING = ("d_loss", "g_loss", "d_acc_real", "d_acc_fake")
@@ -44,7 +45,8 @@ class Run:
         self.steps = steps.astype({"epoch": int, "step": int})
         self.last_step = self.steps.groupby("epoch")["step"].max()
         metrics = numeric_values(metrics)
-        per_class = metrics[metrics["metric"].isin(EVALUATED) & metrics["class"].isin(eurosat.CLASSES)]
+        evaluated = metrics["metric"].isin(EVALUATED) & metrics["class"].isin(eurosat.CLASSES)
+        per_class = scheduled_rows(metrics[evaluated])  # one N per output, even after a later `harness eval --n`
         self.evaluated = per_class.groupby(["metric", "epoch"])["value"].mean().rename("value").reset_index()
         self.evaluated["step"] = self.evaluated["epoch"].map(self.last_step)
 
