@@ -781,6 +781,27 @@ def test_draws_of_one_protocol_are_spread_epoch_by_epoch_and_class_by_class(tmp_
     assert "No epoch was evaluated by two draws." in tool.markdown({"a": runs["a"]})[0]
 
 
+def test_draws_class_orders_are_compared_between_draws_and_within_one(tmp_path):
+    """tools/paper_draws.py: draw b orders the classes in reverse at epoch 1 and as draw a does at epoch 2, so the
+    taus are -1 then +1 between the draws, +1 within a and -1 within b; the best classes follow."""
+    tool = load_tool("paper_draws")
+    a, b = (write_run(tmp_path / name, "paper_dcgan", 0, epochs=2) for name in "ab")
+    metrics = b.metrics()
+    first_fid = (metrics["metric"] == "fid") & (metrics["epoch"].astype(int) == 1) & metrics["class"].isin(
+        eurosat.CLASSES)
+    metrics.loc[first_fid, "value"] = metrics.loc[first_fid, "value"].astype(float).to_numpy()[::-1]
+    b.write_table(b.metrics_path, metrics)
+    draws = {"a": tool.Run(a.path), "b": tool.Run(b.path)}
+    orders = tool.class_orders(draws).set_index(["kind", "of", "epoch"])["tau"]
+    assert orders[("between", "a-b", 1)] == pytest.approx(-1) and orders[("between", "a-b", 2)] == pytest.approx(1)
+    assert orders[("within", "a", 2)] == pytest.approx(1) and orders[("within", "b", 2)] == pytest.approx(-1)
+    assert tool.best_classes(draws, "fid", 1) == {"a": "AnnualCrop", "b": "SeaLake"}
+    text = tool.markdown(draws)[0]
+    assert "| fid | 1 | -1.00 (p " in text and "| a AnnualCrop / b SeaLake |" in text
+    assert "| fid | +0.00 (-1.00 to +1.00, 2) | +0.00 (-1.00 to +1.00, 2) | 1 of 2 |" in text
+    assert "| label_fidelity |" not in text  # never evaluated: no row
+
+
 def test_the_paper_tools_read_a_run_at_one_n_after_a_later_eval_at_another(tmp_path):
     """A run evaluated on its schedule (FID per class at N = 20, epochs 1 and 2), then again at epoch 2 with
     `harness eval --n 5` and with a second draw of latents: every paper tool's class means stay the schedule's,

@@ -11,18 +11,23 @@ says how far another draw of the study's own run could have landed. For every ou
 (Inception FID and KID, precision and recall, the land-cover classifier's label fidelity and domain FID) and every
 epoch at least two draws evaluated: each draw's class mean, their mean and range, the standard deviation across
 draws where there are three or more (never from two), and the mean over the classes of each class's range. Then,
-per class, the Inception FID of every draw at the last epoch all of them evaluated, with its range. Pairwise
-detail (steps, training means, where one draw stood on another's curves) is tools/paper_rerun.py's.
+per class, the Inception FID of every draw at the last epoch all of them evaluated, with its range. And since the
+study's Figure 3 is one run's ordering of the classes: how far two draws order the ten classes alike at one epoch
+(Kendall's tau of Inception FID, label fidelity and domain FID), set beside how far one draw's ordering moves
+between its consecutive evaluations. Pairwise detail (steps, training means, where one draw stood on another's
+curves) is tools/paper_rerun.py's.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # paper_rerun beside it, however this file was loaded
 
@@ -34,6 +39,7 @@ from harness.report.plotting import pyplot, save_figure  # noqa: E402
 
 PANELS = (("fid", "Inception FID, class mean"), ("label_fidelity", "label fidelity, class mean"),
           ("domain_fid", "domain FID, class mean"))
+ORDERED = {"fid": "lower", "label_fidelity": "higher", "domain_fid": "lower"}  # the outputs whose class order is read
 
 
 def spread(draws: dict[str, Run]) -> pd.DataFrame:
@@ -72,6 +78,79 @@ def per_class_fid(draws: dict[str, Run]) -> tuple[int | None, pd.DataFrame]:
     return epoch, table.reindex(list(eurosat.CLASSES))
 
 
+def _evaluated(run: Run, metric: str) -> list[int]:
+    means = run.class_means()
+    return sorted(int(e) for e in means.loc[metric].dropna().index) if metric in means.index else []
+
+
+def _tau(a: pd.Series, b: pd.Series) -> tuple[float, float]:
+    """Kendall's tau-b (ties allowed: label fidelity is often 0 in several classes) over the classes both have."""
+    both = pd.concat([a, b], axis=1, join="inner")
+    result = stats.kendalltau(both.iloc[:, 0], both.iloc[:, 1])
+    return float(result.statistic), float(result.pvalue)
+
+
+def class_orders(draws: dict[str, Run]) -> pd.DataFrame:
+    """Kendall's tau between two class orderings of an output in ORDERED: `between` two draws at an epoch both
+    evaluated (`of` names the pair), and `within` one draw between two consecutive evaluations of its own (`of`
+    names the draw, `epoch` the later one): the second says how much an ordering moves with training alone, the
+    scale against which a difference between draws is large or not."""
+    rows = []
+    for metric in ORDERED:
+        evaluated = {name: _evaluated(run, metric) for name, run in draws.items()}
+        for (a, run_a), (b, run_b) in itertools.combinations(draws.items(), 2):
+            for epoch in sorted(set(evaluated[a]) & set(evaluated[b])):
+                tau, p = _tau(run_a.at(metric, epoch), run_b.at(metric, epoch))
+                rows.append({"metric": metric, "kind": "between", "of": f"{a}-{b}", "epoch": epoch, "tau": tau, "p": p})
+        for name, run in draws.items():
+            for earlier, epoch in zip(evaluated[name], evaluated[name][1:]):
+                tau, p = _tau(run.at(metric, earlier), run.at(metric, epoch))
+                rows.append({"metric": metric, "kind": "within", "of": name, "epoch": epoch, "since": earlier,
+                             "tau": tau, "p": p})
+    return pd.DataFrame(rows, columns=["metric", "kind", "of", "epoch", "since", "tau", "p"])
+
+
+def best_classes(draws: dict[str, Run], metric: str, epoch: int) -> dict[str, str]:
+    """Each draw's best class of `metric` at `epoch`, for the draws that evaluated it then."""
+    pick = "idxmax" if ORDERED[metric] == "higher" else "idxmin"
+    return {name: getattr(run.at(metric, epoch), pick)() for name, run in draws.items()
+            if epoch in _evaluated(run, metric)}
+
+
+def _orders_markdown(draws: dict[str, Run]) -> list[str]:
+    orders = class_orders(draws)
+    between = orders[orders["kind"] == "between"]
+    if between.empty:
+        return []
+    pairs = list(dict.fromkeys(between["of"]))
+    lines = ["", "Class orderings: Kendall's tau between two draws' values of the ten classes at one epoch (1: the "
+             "same order; its p beside it, not adjusted for the many taus), and each draw's best class then:", "",
+             "| output | epoch | " + " | ".join(pairs) + " | best class |", "|---|---" + "|---" * len(pairs) + "|---|"]
+    for (metric, epoch), group in between.groupby(["metric", "epoch"], sort=False):
+        taus = group.set_index("of")
+        cells = [f"{taus.loc[p, 'tau']:+.2f} (p {taus.loc[p, 'p']:.2g})" if p in taus.index else "" for p in pairs]
+        best = " / ".join(f"{n} {c}" for n, c in best_classes(draws, metric, int(epoch)).items())
+        lines.append(f"| {metric} | {int(epoch)} | " + " | ".join(cells) + f" | {best} |")
+    lines += ["", "Between draws against within one: the median tau (range, count) of two draws at one epoch, and of "
+              "one draw's consecutive evaluations (in the paper protocol 10 epochs of training apart for Inception "
+              "FID, 5 for the domain outputs):", "",
+              "| output | between draws, one epoch | within a draw, consecutive evaluations | "
+              "epochs at which every draw there has the same best class |", "|---|---|---|---|"]
+    for metric in ORDERED:
+        epochs = sorted(between.loc[between["metric"] == metric, "epoch"].unique())
+        if not epochs:  # no two draws evaluated it
+            continue
+        cells = []
+        for kind in ("between", "within"):
+            taus = orders[(orders["metric"] == metric) & (orders["kind"] == kind)]["tau"]
+            cells.append(f"{taus.median():+.2f} ({taus.min():+.2f} to {taus.max():+.2f}, {len(taus)})" if len(taus)
+                         else "")
+        same = [e for e in epochs if len(set(best_classes(draws, metric, int(e)).values())) == 1]
+        cells.append(f"{len(same)} of {len(epochs)}")
+        lines.append(f"| {metric} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def _num(value: float, digits: str = ".3g") -> str:
     return "" if pd.isna(value) else format(value, digits)
 
@@ -102,6 +181,7 @@ def markdown(draws: dict[str, Run]) -> tuple[str, pd.DataFrame]:
         for cls, row in classes.iterrows():
             lines.append(f"| {cls} | " + " | ".join(_num(row[n], ".1f") for n in names)
                          + f" | {_num(row.max() - row.min(), '.1f')} |")
+    lines += _orders_markdown(draws)
     return "\n".join(lines) + "\n", table
 
 
