@@ -17,7 +17,14 @@ from harness.data import eurosat
 from harness.report import stats
 from harness.report.collect import Results
 from harness.report.plotting import pyplot, save_figure
-from harness.report.tables import AUGMENTATION_COLUMNS, augmentation_rows, final_rows, group_labels, settings_values
+from harness.report.tables import (
+    AUGMENTATION_COLUMNS,
+    augmentation_rows,
+    final_rows,
+    group_labels,
+    scheduled_rows,
+    settings_values,
+)
 
 log = logging.getLogger("harness")
 Figure = tuple[str, Path, str]
@@ -65,15 +72,25 @@ def _sentence(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def metric_curve(results: Results, out: Path, metric: str, title: str, caption: str) -> list[Figure]:
-    """`metric` against epoch: the class mean with a band over seeds, and one panel per class; `caption` says
-    what the metric is."""
+def curve_rows(results: Results, metric: str) -> pd.DataFrame:
+    """The rows a curve of `metric` against epoch draws: the classes and their mean, at one setting (e.g. k), and
+    each run at one N, its evaluation schedule's; an evaluation at another N (`harness eval --n`) at an epoch
+    the schedule covered would otherwise be averaged into that epoch's point."""
     m = results.metrics
     rows = m[(m["metric"] == metric) & (m["class"].isin(list(eurosat.CLASSES) + ["mean"]))]
     if rows.empty:
-        return []
+        return rows
     settings = settings_values(results, metric)
-    rows = _with_groups(results, rows[rows["settings"].fillna("") == settings[0]])  # one setting (e.g. k) per curve
+    return scheduled_rows(rows[rows["settings"].fillna("") == settings[0]])
+
+
+def metric_curve(results: Results, out: Path, metric: str, title: str, caption: str) -> list[Figure]:
+    """`metric` against epoch: the class mean with a band over seeds, and one panel per class; `caption` says
+    what the metric is."""
+    rows = curve_rows(results, metric)
+    if rows.empty:
+        return []
+    rows = _with_groups(results, rows)
     plt, sns = _plt()
     figures = []
     mean = rows[rows["class"] == "mean"]

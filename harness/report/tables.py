@@ -42,13 +42,13 @@ def draw_of(settings: str) -> int:
 
 
 def scheduled_rows(rows: pd.DataFrame) -> pd.DataFrame:
-    """Of one run's metric rows, those from its own evaluation schedule: on its fixed latents (draw 0) and, per
-    metric and class, at the N most of its rows were evaluated at. A later `harness eval --n M` (or `--draw D`)
+    """Of runs' metric rows, those from each run's own evaluation schedule: on its fixed latents (draw 0) and, per
+    run, metric and class, at the N most of its rows were evaluated at. A later `harness eval --n M` (or `--draw D`)
     adds rows at epochs the schedule already evaluated; a curve or a class mean that took them in would mix two
     N's (FID's bias depends on N) or two draws of latents. Rows without an N (training means) are kept."""
     rows = rows[rows["settings"].fillna("").map(draw_of) == 0]
     n = pd.to_numeric(rows["n_fake"], errors="coerce")
-    most = n.groupby([rows["metric"], rows["class"].fillna("")]).transform(
+    most = n.groupby([rows["run"], rows["metric"], rows["class"].fillna("")]).transform(
         lambda s: s.mode().max() if s.notna().any() else np.nan)
     return rows[most.isna() | (n == most)]
 
