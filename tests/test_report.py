@@ -822,9 +822,10 @@ def test_the_paper_tools_read_a_run_at_one_n_after_a_later_eval_at_another(tmp_p
 
 
 def test_the_reports_curves_draw_each_run_at_its_own_n(tmp_path):
-    """Seed 0 evaluated again at epoch 2 with `harness eval --n 5` (classes and their mean): the FID-against-epoch
-    curve keeps its schedule's N = 20 rows, so epoch 2's class mean is not averaged with the N = 5 value; seed 1,
-    evaluated only on its schedule, is untouched."""
+    """Seed 0 evaluated again with `harness eval --n 5` (at epoch 2, classes and their mean; at epoch 1 its mean):
+    the FID-against-epoch curve keeps its schedule's N = 20 rows, so epoch 2's class mean is not averaged with the
+    N = 5 value, and the best epoch is the schedule's; seed 1, evaluated only on its schedule, is untouched."""
+    from harness.report import tables
     from harness.report.collect import collect
     from harness.report.figures import curve_rows
 
@@ -832,11 +833,14 @@ def test_the_reports_curves_draw_each_run_at_its_own_n(tmp_path):
     rd = write_run(root, "paper_dcgan", 0, epochs=2)
     write_run(root, "paper_dcgan", 1, epochs=2, offset=10.0)
     later = [(rd.run_id, "paper_dcgan", 0, 2, c, "fid", 900.0, 5, 5, "") for c in [*eurosat.CLASSES, "mean"]]
+    later.append((rd.run_id, "paper_dcgan", 0, 1, "mean", "fid", 50.0, 5, 5, ""))  # epoch 1 at N = 5: "best"
     rd.write_table(rd.metrics_path, pd.concat([rd.metrics(), pd.DataFrame(later, columns=METRIC_COLUMNS)]))
     rows = curve_rows(collect(root), "fid")
     assert set(pd.to_numeric(rows["n_fake"])) == {20} and len(rows) == 2 * 2 * 11  # 2 runs, 2 epochs, 10 + mean
     means = rows[rows["class"] == "mean"].set_index(["run", "epoch"])["value"].astype(float)
     assert means[(rd.run_id, 2)] == pytest.approx(145.0) and means[("paper_dcgan-smoke-s1", 2)] == pytest.approx(155.0)
+    # The per-class table's best epoch is the schedule's best (145 at epoch 2), not the N = 5 row's 50 at epoch 1.
+    assert tables.best_epochs(collect(root), "fid") == {rd.run_id: 2, "paper_dcgan-smoke-s1": 2}
 
 
 def test_the_determinism_check_names_the_first_step_at_which_processes_part():

@@ -124,9 +124,10 @@ def final_rows(results: Results, metric: str, settings: str | None = None) -> pd
 
 def best_epochs(results: Results, metric: str, settings: str | None = None, *,
                 higher_is_better: bool = False) -> dict[str, int]:
-    """Per run: the evaluated epoch with the best class-mean value of `metric`."""
+    """Per run: the evaluated epoch with the best class-mean value of `metric`, over its evaluation schedule's
+    N (a later evaluation at a larger N has a smaller FID bias and would win for that alone)."""
     m = results.metrics
-    means = m[(m["metric"] == metric) & (m["class"] == "mean")]
+    means = scheduled_rows(m[(m["metric"] == metric) & (m["class"] == "mean")])
     if settings is not None:
         means = means[means["settings"].fillna("") == settings]
     pick = "idxmax" if higher_is_better else "idxmin"
