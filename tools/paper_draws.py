@@ -64,23 +64,23 @@ def spread(draws: dict[str, Run]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _evaluated(run: Run, metric: str) -> list[int]:
+    """The epochs at which `run` evaluated `metric` on all ten classes."""
+    means = run.class_means()
+    return sorted(int(e) for e in means.loc[metric].dropna().index) if metric in means.index else []
+
+
 def per_class_fid(draws: dict[str, Run]) -> tuple[int | None, pd.DataFrame]:
     """(the last epoch every draw evaluated Inception FID on all ten classes, class x draw at that epoch)."""
-    means = {name: run.class_means() for name, run in draws.items()}
     common = None
-    for m in means.values():
-        have = set(m.loc["fid"].dropna().index) if "fid" in m.index else set()
+    for run in draws.values():
+        have = set(_evaluated(run, "fid"))
         common = have if common is None else common & have
     if not common:
         return None, pd.DataFrame()
     epoch = int(max(common))
     table = pd.concat([run.at("fid", epoch).rename(name) for name, run in draws.items()], axis=1)
     return epoch, table.reindex(list(eurosat.CLASSES))
-
-
-def _evaluated(run: Run, metric: str) -> list[int]:
-    means = run.class_means()
-    return sorted(int(e) for e in means.loc[metric].dropna().index) if metric in means.index else []
 
 
 def _tau(a: pd.Series, b: pd.Series) -> tuple[float, float]:
