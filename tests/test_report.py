@@ -304,6 +304,31 @@ def test_sampling_spread_is_kept_apart_and_marks_small_differences(tmp_path):
     assert cmp.loc["ttur", "sampling sd of difference"] == pytest.approx(np.hypot(40.0, 3.0))
 
 
+def test_spread_over_seeds_and_draws_is_read_at_the_final_tables_n(tmp_path):
+    """A later `harness eval --n 200` adds draw-0 rows at the last epoch beside the schedule's N = 20; the spread
+    over seeds must then be one value per run, at the N the final table shows (the largest), and the spread over
+    draws only from draws at that N: a second N's bias would pass for spread."""
+    root = tmp_path / "results"
+    for seed, offset in {0: 0.0, 1: 10.0, 2: 4.0}.items():
+        rd = write_run(root, "paper_dcgan", seed, offset=offset)
+        final = 145 + offset
+        extra = [(rd.run_id, "paper_dcgan", seed, 2, "mean", "fid", final - 20.0, None, 200, ""),  # larger N
+                 (rd.run_id, "paper_dcgan", seed, 2, "mean", "fid", final - 20.0 + 2.0, None, 200, "draw=1"),
+                 (rd.run_id, "paper_dcgan", seed, 2, "mean", "fid", final - 20.0 - 2.0, None, 200, "draw=2"),
+                 (rd.run_id, "paper_dcgan", seed, 2, "mean", "fid", final + 30.0, None, 20, "draw=1")]
+        rd.write_table(rd.metrics_path, pd.concat([rd.metrics(), pd.DataFrame(extra, columns=METRIC_COLUMNS)],
+                                                  ignore_index=True))
+    report = build(root, floor=False)
+    fid = pd.read_csv(report.out / "fid-per-class.csv")
+    mean = fid[(fid["group"] == "paper_dcgan") & (fid["class"] == "mean")].iloc[0]
+    assert mean["mean"] == pytest.approx(125 + np.mean([0.0, 10.0, 4.0]))  # the final table: N = 200
+    spread = pd.read_csv(report.out / "spread-seeds-vs-draws.csv")
+    row = spread[spread["metric"] == "fid"].set_index("variant").loc["paper_dcgan"]
+    assert row["seeds"] == 3 and row["sd over seeds"] == pytest.approx(np.std([0.0, 10.0, 4.0], ddof=1))
+    assert row["sd over draws"] == pytest.approx(2.0)  # sd of (0, +2, -2) at N = 200; the N = 20 draw left out
+    assert row["draws per run"] == 3
+
+
 def test_runs_pooled_across_a_setting_are_named():
     """Two precisions under one variant would pass for seed spread: the report says which setting differs."""
     from harness.report.build import _pooled_configurations

@@ -67,7 +67,9 @@ def settings_values(results: Results, metric: str) -> list[str]:
 
 
 def _class_means_by_draw(results: Results, metric: str, settings: str) -> pd.DataFrame:
-    """Per run, draw: the class-mean value at the run's last evaluated epoch (of draw 0)."""
+    """Per run, draw: the class-mean value at the run's last evaluated epoch (of draw 0), at the N the final table
+    shows there (the largest of draw 0, as `final_rows`). A second N of draw 0 would count the run twice among the
+    seeds, and a draw at another N would read FID's N-dependent bias as sampling spread."""
     m = results.metrics
     rows = m[(m["metric"] == metric) & (m["class"] == "mean")]
     settings_col = rows["settings"].fillna("")
@@ -76,6 +78,10 @@ def _class_means_by_draw(results: Results, metric: str, settings: str) -> pd.Dat
         return rows
     last = rows[rows["draw"] == 0].groupby("run")["epoch"].max()
     rows = rows[rows["epoch"] == rows["run"].map(last)]
+    n = pd.to_numeric(rows["n_fake"], errors="coerce").fillna(0)
+    first = rows["draw"] == 0
+    shown = n[first].groupby(rows.loc[first, "run"]).max()
+    rows = rows[n == rows["run"].map(shown)]
     return rows.assign(group=rows["run"].map(group_labels(results)))
 
 
