@@ -87,6 +87,18 @@ def _sixteen_bit(tmp: Path) -> None:
     _images(tmp)
 
 
+def _bad_statistics(tmp: Path) -> None:
+    """Inception statistics (pytorch-fid's mu, sigma) a user could hand over: good, with a NaN, not symmetric."""
+    d = 8
+    np.savez(tmp / "good.npz", mu=np.zeros(d), sigma=np.eye(d))
+    nan = np.eye(d)
+    nan[2, 3] = nan[3, 2] = np.nan
+    np.savez(tmp / "nan.npz", mu=np.zeros(d), sigma=nan)
+    lower = np.tril(np.ones((d, d)))  # a Cholesky factor saved as sigma
+    np.savez(tmp / "factor.npz", mu=np.zeros(d), sigma=lower)
+    np.savez(tmp / "infmu.npz", mu=np.full(d, np.inf), sigma=np.eye(d))
+
+
 def _two_classes(tmp: Path) -> None:
     from conftest import write_folder
 
@@ -97,7 +109,8 @@ def _two_classes(tmp: Path) -> None:
 SETUPS = {"file": _file, "junk_zip": _junk_zip, "eleven": _eleven_classes, "missing": _missing_class,
           "notarun": _not_a_run, "images": _images, "cut_metrics": _run_with_cut_metrics,
           "cut_evaluations": _run_with_cut_evaluations, "cut_record": _run_with_cut_record,
-          "word_value": _run_with_a_word_for_a_value, "nan_value": _run_with_a_missing_class_value,
+          "bad_statistics": _bad_statistics, "word_value": _run_with_a_word_for_a_value,
+          "nan_value": _run_with_a_missing_class_value,
           "sixteen_bit": _sixteen_bit, "two_classes": _two_classes}
 
 # id, setup, arguments ({tmp} is the case's folder), exit code, words the error must contain
@@ -170,6 +183,12 @@ CASES = [
      ["{tmp}/deep/0.png: a I;16 image (16-bit or float); the harness compares 8-bit RGB images"]),
     ("fid-garbage-npz", "sixteen_bit", "fid {tmp}/junk.npz {tmp}/a.npz", 2,
      ["{tmp}/junk.npz: not an image-set .npz"]),
+    ("fid-statistics-with-nan", "bad_statistics", "fid {tmp}/good.npz {tmp}/nan.npz", 2,
+     ["{tmp}/nan.npz: sigma has 2 values that are not finite"]),
+    ("fid-statistics-mean-infinite", "bad_statistics", "fid {tmp}/infmu.npz {tmp}/good.npz", 2,
+     ["{tmp}/infmu.npz: mu has 8 values that are not finite"]),
+    ("fid-statistics-not-symmetric", "bad_statistics", "fid {tmp}/good.npz {tmp}/factor.npz", 2,
+     ["{tmp}/factor.npz: sigma is not symmetric", "so not a covariance matrix"]),
     ("run-out-unwritable", None, "run --variant paper_dcgan --profile smoke --out /proc/harness-x", 2,
      ["--out /proc/harness-x: /proc is not writable"]),
     ("report-out-unwritable", "word_value", "report {tmp} --out /proc/harness-x --no-floor", 2,

@@ -48,6 +48,14 @@ def load_statistics(path: Path | str) -> tuple[np.ndarray, np.ndarray] | None:
     if mu.ndim != 1 or sigma.shape != (len(mu), len(mu)):
         raise HarnessError(f"{path}: statistics of the wrong shape (mu {mu.shape}, sigma {sigma.shape}); expected "
                            "mu (d,) and sigma (d, d)")
+    for name, array in (("mu", mu), ("sigma", sigma)):
+        bad = int(np.size(array) - np.isfinite(array).sum())
+        if bad:  # sqrtm fails on them (LinAlgError) or FID comes out inf: neither says which file is wrong
+            raise HarnessError(f"{path}: {name} has {bad} values that are not finite (NaN or inf)")
+    asymmetry = float(np.abs(sigma - sigma.T).max())
+    if asymmetry > 1e-4 * (float(np.abs(sigma).max()) or 1.0):  # rounding leaves ~1e-7 of the scale; a factor, more
+        raise HarnessError(f"{path}: sigma is not symmetric (largest |sigma - sigma.T| {asymmetry:.3g}), so not a "
+                           "covariance matrix")
     return mu, sigma
 
 
